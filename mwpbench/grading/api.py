@@ -1,13 +1,32 @@
-"""`grade`, `is_equivalent`, `grade_many`: the grading entry points (contract; filled in below)."""
+"""`grade`, `is_equivalent`, `grade_many`: the grading entry points.
+
+Extraction and the fast paths (normalized strings, exact numbers) run in the caller's
+process; anything that needs SymPy runs in a killable worker process under a hard
+wall-clock limit, so a hostile completion costs at most `timeout` + about a second.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator, Mapping
+from itertools import islice
 from typing import Any
 
+from mwpbench.errors import ConfigError
+from mwpbench.grading.compare import compare_answers, fast_compare
+from mwpbench.grading.extract import Extraction, choice_letter, extract
+from mwpbench.registry import GRADERS, resolve
 from mwpbench.types import Verdict
 
 DEFAULT_TIMEOUT = 5.0
+MAX_COMPLETION = 200_000  # characters of a completion that are looked at (its tail)
+_CHUNK = 512  # grade_many: items prepared in the parent per round
+
+
+def _check_timeout(timeout: float) -> float:
+    if not isinstance(timeout, (int, float)) or not timeout > 0:
+        raise ConfigError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    return float(timeout)
 
 
 def grade(
@@ -20,13 +39,53 @@ def grade(
     choices: Mapping[str, str] | None = None,
     timeout: float = DEFAULT_TIMEOUT,
 ) -> Verdict:
-    """Grade one model completion against one gold answer. Never raises on model text."""
-    raise NotImplementedError
+    """Grade one model completion against one gold answer. Never raises on model text.
+
+    `grader` is "strict" (value equivalence, the default) or "official" (the MWPBench
+    fuzzy matcher). `finish_reason="length"` marks a truncated completion: without a
+    committed answer it is `no_answer`. `choices` maps option letters to option texts.
+    """
+    timeout = _check_timeout(timeout)
+    if grader != "strict":
+        fn = resolve("grader", grader, GRADERS)
+        return fn(completion, gold, task=task, finish_reason=finish_reason, choices=choices)
+    return grade_strict(
+        completion, gold, task=task, finish_reason=finish_reason, choices=choices, timeout=timeout
+    )
+
+
+def grade_strict(
+    completion: str,
+    gold: str,
+    *,
+    task: str | None = None,
+    finish_reason: str | None = None,
+    choices: Mapping[str, str] | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> Verdict:
+    """The strict grader (see `grade`)."""
+    prepared = _prepare(completion, gold, finish_reason, choices)
+    if isinstance(prepared, Verdict):
+        return prepared
+    ex, pred, gold_text = prepared
+    from mwpbench.grading.pool import shared_pool
+
+    outcome = shared_pool().call(compare_answers, (pred, gold_text), timeout)
+    return _finish(ex, pred, outcome)
 
 
 def is_equivalent(pred: str, gold: str, *, timeout: float = DEFAULT_TIMEOUT) -> bool:
-    """Answer vs answer under the strict policy (no extraction)."""
-    raise NotImplementedError
+    """Answer vs answer under the strict policy (no extraction). Never raises on `pred`."""
+    timeout = _check_timeout(timeout)
+    if not isinstance(pred, str) or not isinstance(gold, str):
+        return False
+    fast = _fast(pred, gold)
+    if fast is not None:
+        return fast[0]
+    from mwpbench.grading.pool import shared_pool
+
+    outcome = shared_pool().call(compare_answers, (pred, gold), timeout)
+    return outcome.status == "ok" and bool(outcome.value[0])
 
 
 def grade_many(
@@ -36,5 +95,96 @@ def grade_many(
     jobs: int | None = None,
     timeout: float = DEFAULT_TIMEOUT,
 ) -> Iterator[Verdict]:
-    """Grade items (`completion`, `gold`, optional `task`, `finish_reason`, `choices`)."""
-    raise NotImplementedError
+    """Grade items (`completion`, `gold`, optional `task`, `finish_reason`, `choices`) and
+    stream their Verdicts in input order. Symbolic work is spread over `jobs` worker
+    processes (default: all cores); memory stays flat however many items there are."""
+    timeout = _check_timeout(timeout)
+    if grader != "strict":
+        fn = resolve("grader", grader, GRADERS)
+        for item in items:
+            yield fn(
+                item.get("completion", ""), item.get("gold", ""), task=item.get("task"),
+                finish_reason=item.get("finish_reason"), choices=item.get("choices"),
+            )  # fmt: skip
+        return
+    from mwpbench.grading.pool import WorkerPool
+
+    jobs = jobs or os.cpu_count() or 1
+    if jobs < 1:
+        raise ConfigError(f"jobs must be at least 1, got {jobs}")
+    iterator = iter(items)
+    pool: WorkerPool | None = None
+    try:
+        while chunk := list(islice(iterator, _CHUNK)):
+            prepared = [
+                _prepare(
+                    it.get("completion", ""), it.get("gold", ""), it.get("finish_reason"),
+                    it.get("choices"),
+                )  # fmt: skip
+                for it in chunk
+            ]
+            slow = [p for p in prepared if not isinstance(p, Verdict)]
+            outcomes: Iterator[Any] = iter(())
+            if slow:
+                if pool is None:
+                    pool = WorkerPool(jobs)
+                outcomes = pool.imap(compare_answers, ((p[1], p[2]) for p in slow), timeout)
+            for p in prepared:
+                if isinstance(p, Verdict):
+                    yield p
+                else:
+                    yield _finish(p[0], p[1], next(outcomes))
+    finally:
+        if pool is not None:
+            pool.close()
+
+
+# ---------------------------------------------------------------- internals
+
+
+def _fast(pred: str, gold: str) -> tuple[bool, str] | None:
+    try:
+        return fast_compare(pred, gold)
+    except (ValueError, ZeroDivisionError, OverflowError, RecursionError):
+        return None
+
+
+def _prepare(
+    completion: Any, gold: Any, finish_reason: str | None, choices: Mapping[str, str] | None
+) -> Verdict | tuple[Extraction, str, str]:
+    """Extract and try the fast path: a final Verdict, or what the worker must compare."""
+    if not isinstance(gold, str) or not gold.strip():
+        return Verdict(False, "parse_error", None, None, None, "empty gold answer")
+    if not isinstance(completion, str):
+        return Verdict(False, "no_answer", None, "none", None, "completion is not text")
+    text = completion[-MAX_COMPLETION:]
+    ex = extract(text, choices=choices, finish_reason=finish_reason)
+    if ex.answer is None:
+        return Verdict(False, "no_answer", None, ex.rule, None, None)
+    pred = ex.answer
+    gold_text = gold
+    if choices:
+        letter = choice_letter(pred, choices)
+        gold_letter = choice_letter(gold, choices)
+        if letter is not None and gold_letter is not None:
+            ok = letter == gold_letter
+            return Verdict(ok, "correct" if ok else "incorrect", letter, ex.rule, "choice")
+        if letter is not None:  # compare the chosen option's text with the gold
+            option = {k.upper(): v for k, v in choices.items()}[letter]
+            pred = option
+    if not pred.strip() or pred.strip() in ("{}",):
+        return Verdict(False, "no_answer", pred, ex.rule, None, "empty answer")
+    fast = _fast(pred, gold_text)
+    if fast is not None:
+        ok, method = fast
+        return Verdict(ok, "correct" if ok else "incorrect", ex.answer, ex.rule, method)
+    return ex, pred, gold_text
+
+
+def _finish(ex: Extraction, pred: str, outcome: Any) -> Verdict:
+    if outcome.status == "timeout":
+        return Verdict(False, "timeout", ex.answer, ex.rule, None, "grading time limit reached")
+    if outcome.status != "ok":
+        return Verdict(False, "parse_error", ex.answer, ex.rule, None, outcome.error)
+    ok, status, method, detail = outcome.value
+    return Verdict(bool(ok), status, ex.answer, ex.rule, method, detail)

@@ -1,0 +1,105 @@
+"""Grade a JSONL file of (completion, gold) records: the engine of `mwpbench grade FILE`.
+
+Malformed lines are reported with their line number and skipped, never silently; verdicts
+are written to a temporary file and renamed into place, so an interrupted run leaves no
+half-written output.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mwpbench.errors import DataError
+from mwpbench.grading.api import DEFAULT_TIMEOUT, grade_many
+from mwpbench.grading.official import grade_official
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BatchSummary:
+    """What `grade_file` did: counts, accuracy, skipped lines."""
+
+    total: int = 0
+    correct: int = 0
+    official_correct: int = 0
+    statuses: Counter[str] = field(default_factory=Counter)
+    skipped: list[tuple[int, str]] = field(default_factory=list)  # (line number, reason)
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.total if self.total else 0.0
+
+    @property
+    def official_accuracy(self) -> float:
+        return self.official_correct / self.total if self.total else 0.0
+
+
+def read_items(path: Path, summary: BatchSummary) -> Iterator[dict[str, Any]]:
+    """Records of a JSONL file; bad lines go to `summary.skipped` with the reason."""
+    try:
+        handle = path.open(encoding="utf-8")
+    except OSError as exc:
+        raise DataError(f"cannot read: {exc.strerror}", path=str(path)) from exc
+    with handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                summary.skipped.append((number, f"malformed JSON: {exc.msg} (column {exc.colno})"))
+                continue
+            if not isinstance(record, dict):
+                summary.skipped.append((number, "not a JSON object"))
+                continue
+            missing = [k for k in ("completion", "gold") if not isinstance(record.get(k), str)]
+            if missing:
+                summary.skipped.append((number, f"missing or non-string field {missing[0]!r}"))
+                continue
+            record.setdefault("id", f"line{number}")
+            yield record
+
+
+def grade_file(
+    path: str | os.PathLike[str],
+    output: str | os.PathLike[str],
+    *,
+    jobs: int | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> BatchSummary:
+    """Grade every record of `path` (strict and official), write verdicts JSONL to `output`."""
+    src, dst = Path(path), Path(output)
+    summary = BatchSummary()
+    records: list[dict[str, Any]] = []
+
+    def items() -> Iterator[dict[str, Any]]:
+        for record in read_items(src, summary):
+            records.append(record)
+            yield record
+
+    tmp = dst.with_name(dst.name + ".tmp")
+    try:
+        with tmp.open("w", encoding="utf-8") as out:
+            for verdict in grade_many(items(), jobs=jobs, timeout=timeout):
+                record = records.pop(0)
+                official = grade_official(record["completion"], record["gold"])
+                row = {"id": record["id"], **asdict(verdict), "official_correct": official.correct}
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+                summary.total += 1
+                summary.correct += verdict.correct
+                summary.official_correct += official.correct
+                summary.statuses[verdict.status] += 1
+        os.replace(tmp, dst)
+    finally:
+        tmp.unlink(missing_ok=True)
+    for number, reason in summary.skipped:
+        log.warning("%s:%d: skipped: %s", src, number, reason)
+    return summary

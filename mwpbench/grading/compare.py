@@ -1,0 +1,379 @@
+"""Are two answers the same value? The strict policy of DESIGN.md, fast paths first.
+
+`fast_compare` runs in the caller's process: normalized-string equality and exact numbers
+(fractions.Fraction), no SymPy. `compare_answers` is the full comparison; it runs in a
+killable worker process (see pool.py) because SymPy on hostile input can take forever.
+"""
+
+from __future__ import annotations
+
+import random
+from fractions import Fraction
+from typing import Any
+
+from mwpbench.grading.normalize import UNITS, Normalized, normalize
+from mwpbench.grading.parse import (
+    Ans,
+    ParseFailure,
+    as_interval,
+    parse_answer,
+    parse_number,
+    to_sympy,
+)
+
+# (correct, status, method, detail)
+Result = tuple[bool, str, str, "str | None"]
+
+_SAMPLE_POINTS = 5
+_REL_TOL = 1e-9
+
+
+# ---------------------------------------------------------------- fast path (no SymPy)
+
+
+def _units_compatible(a: Normalized, b: Normalized) -> bool | None:
+    """False when both carry units of different dimensions; True when the same; None else."""
+    if a.unit and b.unit and a.unit != b.unit:
+        da, db = UNITS.get(a.unit), UNITS.get(b.unit)
+        if da and db:
+            return da[0] == db[0]
+        return False if (da or db) else None
+    return True
+
+
+def _scaled(value: Fraction, unit: str | None, other: str | None) -> Fraction:
+    if unit and other and unit != other and unit in UNITS and other in UNITS:
+        return value * UNITS[unit][1]
+    return value
+
+
+def number_equal(p: Fraction, g: Fraction, g_tol: Fraction | None) -> tuple[bool, str]:
+    if p == g:
+        return True, "rational"
+    if g_tol is not None and abs(p - g) <= g_tol:
+        return True, "decimal_precision"
+    return False, "rational"
+
+
+def fast_compare(pred: str, gold: str) -> tuple[bool, str] | None:
+    """Decide the common cases without SymPy; None when the full comparison is needed."""
+    p, g = normalize(pred), normalize(gold)
+    if not p.text:
+        return None
+    units = _units_compatible(p, g)
+    if p.text.replace(" ", "").lower() == g.text.replace(" ", "").lower():
+        if units is False or (p.unit and g.unit and p.unit != g.unit):
+            return None  # same number, different unit: let the unit rules decide
+        return True, "string"
+    pn, gn = parse_number(p.text), parse_number(g.text)
+    if pn is not None and gn is not None:
+        if units is False:
+            return False, "unit"
+        if "deg" in (p.unit, g.unit) and p.unit != g.unit:
+            return None  # degrees against radians: needs pi
+        pv = _scaled(pn[0], p.unit, g.unit)
+        gv = _scaled(gn[0], g.unit, p.unit)
+        return number_equal(pv, gv, gn[1] if p.unit == g.unit or not p.unit or not g.unit else None)
+    return None
+
+
+# ---------------------------------------------------------------- full comparison (worker)
+
+
+def compare_answers(pred: str, gold: str) -> Result:
+    """Full strict comparison of an extracted answer with a gold answer. Never raises on
+    `pred`; a gold that cannot be parsed falls back to string equality (a dataset bug that
+    `mwpbench check-data` reports)."""
+    fast = fast_compare(pred, gold)
+    if fast is not None:
+        return fast[0], "correct" if fast[0] else "incorrect", fast[1], None
+    try:
+        g = parse_answer(gold)
+    except ParseFailure as exc:
+        same = normalize(pred).text.replace(" ", "") == normalize(gold).text.replace(" ", "")
+        return same, "correct" if same else "incorrect", "string", f"gold did not parse: {exc}"
+    try:
+        p = parse_answer(pred)
+    except ParseFailure as exc:
+        return False, "parse_error", "none", str(exc)
+    except RecursionError:
+        return False, "parse_error", "none", "nesting too deep"
+    try:
+        ok, method = equal(p, g)
+    except (ParseFailure, RecursionError, ValueError, TypeError, ZeroDivisionError,
+            OverflowError, ArithmeticError, AttributeError, NotImplementedError) as exc:  # fmt: skip
+        return False, "incorrect", "error", f"{type(exc).__name__}: {exc}"[:200]
+    return ok, "correct" if ok else "incorrect", method, None
+
+
+def equal(p: Ans, g: Ans) -> tuple[bool, str]:
+    """Value equality of a parsed prediction `p` and gold `g`."""
+    # x = 3  vs  3 ; y = 2x+1 vs 2x+1
+    if p.kind == "assign" and g.kind not in ("assign", "eq"):
+        return equal(p.value, g)
+    if g.kind == "assign" and p.kind not in ("assign", "eq"):
+        return equal(p, g.value)
+    if p.kind == "assign" and g.kind == "assign":
+        if p.var != g.var and p.var is not None and g.var is not None and len(p.var) == len(g.var) == 1:
+            return False, "equation"
+        return equal(p.value, g.value)
+    if "eq" in (p.kind, g.kind):
+        return _equation_equal(p, g), "equation"
+    if p.kind == "choice" or g.kind == "choice":
+        same = p.kind == g.kind and p.value.upper() == g.value.upper()
+        return same, "choice"
+    if p.kind == "text" or g.kind == "text":
+        same = p.kind == g.kind and p.value == g.value
+        return same, "text"
+    if g.kind == "list" and len(g.value) == 1:
+        return equal(p, g.value[0])
+    if p.kind == "list" and len(p.value) == 1:
+        return equal(p.value[0], g)
+    interval_kinds = ("interval", "rel")
+    if p.kind in interval_kinds or g.kind in interval_kinds:
+        return _interval_equal(p, g), "interval"
+    if p.kind == "matrix" or g.kind == "matrix":
+        return _matrix_equal(p, g), "matrix"
+    if p.kind in ("list", "set") and g.kind in ("list", "set"):
+        return _multiset_equal(p.value, g.value), "set"
+    if p.kind == "bracket" or g.kind == "bracket":
+        return _bracket_equal(p, g), "tuple"
+    if p.kind in ("list", "set") or g.kind in ("list", "set"):
+        return False, "set"  # a list of answers against one answer: hedged or incomplete
+    return scalar_equal(p, g)
+
+
+def _items(a: Ans) -> tuple[Ans, ...]:
+    return tuple(x.value if x.kind == "assign" else x for x in a.value)
+
+
+def _multiset_equal(ps: tuple[Ans, ...], gs: tuple[Ans, ...]) -> bool:
+    ps = tuple(x.value if x.kind == "assign" else x for x in ps)
+    gs = tuple(x.value if x.kind == "assign" else x for x in gs)
+    if len(ps) != len(gs):
+        # duplicates do not count: {1, 1, 2} == {1, 2}
+        return _unique_count(ps) == _unique_count(gs) and _covers(ps, gs) and _covers(gs, ps)
+    unused = list(gs)
+    for x in ps:
+        for k, y in enumerate(unused):
+            if equal(x, y)[0]:
+                del unused[k]
+                break
+        else:
+            return False
+    return True
+
+
+def _unique_count(xs: tuple[Ans, ...]) -> int:
+    unique: list[Ans] = []
+    for x in xs:
+        if not any(equal(x, u)[0] for u in unique):
+            unique.append(x)
+    return len(unique)
+
+
+def _covers(xs: tuple[Ans, ...], ys: tuple[Ans, ...]) -> bool:
+    return all(any(equal(x, y)[0] for y in ys) for x in xs)
+
+
+def _ordered_equal(ps: tuple[Ans, ...], gs: tuple[Ans, ...]) -> bool:
+    return len(ps) == len(gs) and all(equal(x, y)[0] for x, y in zip(ps, gs))
+
+
+def _bracket_equal(p: Ans, g: Ans) -> bool:
+    if p.kind == "bracket" and g.kind == "bracket":
+        if len(p.value) == 2 and len(g.value) == 2 and p.brackets != g.brackets:
+            if "<>" in (p.brackets, g.brackets):
+                return _ordered_equal(p.value, g.value)
+            return False  # (1,2] vs [1,2): endpoints' closedness differs
+        return _ordered_equal(p.value, g.value)
+    other = p if g.kind == "bracket" else g
+    if other.kind == "list":  # "1, 2" against "(1, 2)": read in order
+        return _ordered_equal(_items(p), _items(g))
+    return False
+
+
+def _matrix_equal(p: Ans, g: Ans) -> bool:
+    def rows(a: Ans) -> tuple[tuple[Ans, ...], ...] | None:
+        if a.kind == "matrix":
+            return a.value
+        if a.kind in ("bracket", "list"):  # a vector written as a list: a column
+            return tuple((x,) for x in a.value)
+        return None
+
+    pr, gr = rows(p), rows(g)
+    if pr is None or gr is None:
+        return False
+    if len(pr) != len(gr) or any(len(a) != len(b) for a, b in zip(pr, gr)):
+        # a row vector against a column vector of the same entries
+        flat_p = [x for r in pr for x in r]
+        flat_g = [x for r in gr for x in r]
+        if (len(pr) == 1 or len(pr[0]) == 1) and (len(gr) == 1 or len(gr[0]) == 1):
+            return _ordered_equal(tuple(flat_p), tuple(flat_g))
+        return False
+    return all(equal(x, y)[0] for a, b in zip(pr, gr) for x, y in zip(a, b))
+
+
+def _interval_equal(p: Ans, g: Ans) -> bool:
+    import sympy as sp
+
+    def as_set(a: Ans) -> Any:
+        if a.kind == "list":
+            result = sp.EmptySet
+            for x in a.value:
+                result = sp.Union(result, as_set(x))
+            return result
+        return as_interval(a)
+
+    try:
+        ps, gs = as_set(p), as_set(g)
+    except ParseFailure:
+        return False
+    if ps == gs:
+        return True
+    return _sets_equal(sp, ps, gs)
+
+
+def _sets_equal(sp: Any, a: Any, b: Any) -> bool:
+    """Interval unions equal by endpoints (values compared exactly) and closedness."""
+
+    def pieces(s: Any) -> list[Any] | None:
+        if isinstance(s, sp.Interval):
+            return [s]
+        if isinstance(s, sp.Union):
+            out = []
+            for arg in s.args:
+                sub = pieces(arg)
+                if sub is None:
+                    return None
+                out.extend(sub)
+            return out
+        if s is sp.S.EmptySet:
+            return []
+        return None
+
+    pa, pb = pieces(a), pieces(b)
+    if pa is None or pb is None or len(pa) != len(pb):
+        return False
+    key = lambda iv: float(iv.start) if iv.start.is_finite else -1e308  # noqa: E731
+    pa.sort(key=key)
+    pb.sort(key=key)
+    for x, y in zip(pa, pb):
+        if x.left_open != y.left_open or x.right_open != y.right_open:
+            return False
+        if not (_expr_equal(sp, x.start, y.start) and _expr_equal(sp, x.end, y.end)):
+            return False
+    return True
+
+
+def _equation_equal(p: Ans, g: Ans) -> bool:
+    import sympy as sp
+
+    def residual(a: Ans) -> Any:
+        if a.kind == "eq":
+            return a.value
+        if a.kind == "assign":
+            return sp.Symbol(a.var) - to_sympy(a.value) if a.var and len(a.var) <= 3 else None
+        return None
+
+    rp, rg = residual(p), residual(g)
+    if rp is None or rg is None:
+        return False
+    if rp.free_symbols != rg.free_symbols or not rg.free_symbols:
+        return False
+    # same solution set for linear-like equations: residuals proportional by a constant
+    ratios = _sample_values(sp, rp / rg, rg.free_symbols | rp.free_symbols)
+    if len(ratios) < 2:
+        return False
+    first = ratios[0]
+    if abs(first) < 1e-12:
+        return False
+    return all(abs(r - first) <= _REL_TOL * max(1.0, abs(first)) for r in ratios[1:])
+
+
+def scalar_equal(p: Ans, g: Ans) -> tuple[bool, str]:
+    """Numbers and expressions, with units, degrees and the gold-precision rule."""
+    import sympy as sp
+
+    if p.kind not in ("num", "expr") or g.kind not in ("num", "expr"):
+        return False, "type"
+    pu, gu = p.unit, g.unit
+    if pu and gu and pu != gu:
+        dp, dg = UNITS.get(pu), UNITS.get(gu)
+        if dp and dg and dp[0] != dg[0]:
+            return False, "unit"
+    pv, gv = to_sympy(p), to_sympy(g)
+    # degrees against radians: a bare number is radians
+    if (pu == "deg") != (gu == "deg"):
+        if gu == "deg" and pv.has(sp.pi):
+            gv = gv * sp.pi / 180
+        elif pu == "deg" and gv.has(sp.pi):
+            pv = pv * sp.pi / 180
+    elif pu and gu and pu != gu and pu in UNITS and gu in UNITS:
+        pv = pv * sp.Rational(UNITS[pu][1].numerator, UNITS[pu][1].denominator)
+        gv = gv * sp.Rational(UNITS[gu][1].numerator, UNITS[gu][1].denominator)
+    if p.kind == "num" and g.kind == "num" and pv.is_Rational and gv.is_Rational:
+        ok, method = number_equal(Fraction(int(pv.p), int(pv.q)), Fraction(int(gv.p), int(gv.q)), g.tol)
+        return ok, method
+    if not pv.free_symbols and not gv.free_symbols:
+        if g.tol is not None:  # a rounded decimal gold: any exact value that rounds to it
+            value = _numeric(sp, pv)
+            if value is None:
+                return False, "numeric"
+            return abs(value - complex(gv)) <= float(g.tol) * (1 + 1e-12), "decimal_precision"
+        if p.tol is not None:
+            # a decimal approximation against an exact irrational gold is not the gold
+            return False, "numeric"
+        return _expr_equal(sp, pv, gv), "numeric"
+    return _expr_equal(sp, pv, gv), "symbolic"
+
+
+def _numeric(sp: Any, value: Any) -> complex | None:
+    try:
+        result = complex(sp.N(value, 30))
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if result != result or abs(result) == float("inf"):
+        return None
+    return result
+
+
+def _expr_equal(sp: Any, a: Any, b: Any) -> bool:
+    """Exact expressions: structurally, at 30 digits for constants, or at random points."""
+    if a == b:
+        return True
+    if a.is_infinite or b.is_infinite:
+        return bool(a == b)
+    free = a.free_symbols | b.free_symbols
+    if a.free_symbols != b.free_symbols:
+        return False
+    if not free:
+        x, y = _numeric(sp, a), _numeric(sp, b)
+        if x is None or y is None:
+            return False
+        return abs(x - y) <= 1e-20 * max(1.0, abs(y))
+    diffs = _sample_values(sp, a - b, free, scale=b)
+    if len(diffs) < 2:
+        return False
+    return all(abs(d) <= _REL_TOL for d in diffs)
+
+
+def _sample_values(sp: Any, expr: Any, free: set[Any], scale: Any = None) -> list[complex]:
+    """Values of `expr` at a few fixed pseudo-random rational points (relative to `scale`)."""
+    rng = random.Random(20240307)
+    symbols = sorted(free, key=str)
+    values: list[complex] = []
+    for _ in range(_SAMPLE_POINTS * 2):
+        if len(values) >= _SAMPLE_POINTS:
+            break
+        point = {s: sp.Rational(rng.randint(11, 97), rng.randint(7, 23)) for s in symbols}
+        v = _numeric(sp, expr.xreplace(point))
+        if v is None:
+            continue
+        if scale is not None:
+            s = _numeric(sp, scale.xreplace(point))
+            if s is None:
+                continue
+            v = v / max(1.0, abs(s))
+        values.append(v)
+    return values

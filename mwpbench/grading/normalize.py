@@ -1,0 +1,256 @@
+"""Answer text -> canonical text plus what was peeled off (unit, percent, degrees, currency).
+
+Pure string work with linear-time regexes: safe on hostile model output of any length.
+The canonical text is what the fast string-equality path compares and what `parse` reads.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+
+# A unit: (dimension, scale to the dimension's base unit). Comparing 5 cm with 0.05 m is a
+# value comparison; 5 cm with 5 m is a scale change and is wrong. Dropping a unit is fine.
+UNITS: dict[str, tuple[str, Fraction]] = {}
+
+
+def _units(dimension: str, scale: Fraction | int | str, *names: str) -> None:
+    for name in names:
+        UNITS[name] = (dimension, Fraction(scale))
+
+
+_units("length", "1/1000", "mm", "millimeter", "millimeters", "millimetre", "millimetres")
+_units("length", "1/100", "cm", "centimeter", "centimeters", "centimetre", "centimetres")
+_units("length", "1/10", "dm", "decimeter", "decimeters")
+_units("length", 1, "m", "meter", "meters", "metre", "metres")
+_units("length", 1000, "km", "kilometer", "kilometers", "kilometre", "kilometres")
+_units("length", "127/5000", "in", "inch", "inches")
+_units("length", "381/1250", "ft", "foot", "feet")
+_units("length", "1143/1250", "yd", "yard", "yards")
+_units("length", "201168/125", "mi", "mile", "miles")
+_units("area", "1/10000", "cm^2", "cm2", "sq cm", "square centimeters")
+_units("area", 1, "m^2", "m2", "sq m", "square meters", "square metres")
+_units("area", 1000000, "km^2", "km2", "square kilometers")
+_units("area", "16129/25000000", "in^2", "square inches", "sq in")
+_units("area", "145161/1562500", "ft^2", "square feet", "sq ft")
+_units("area", 10000, "hectare", "hectares", "ha")
+_units("volume", "1/1000000", "cm^3", "cm3", "cubic centimeters", "ml", "milliliter", "milliliters")
+_units("volume", "1/1000", "l", "liter", "liters", "litre", "litres", "dm^3")
+_units("volume", 1, "m^3", "m3", "cubic meters")
+_units("mass", "1/1000", "mg", "milligram", "milligrams")
+_units("mass", 1, "g", "gram", "grams")
+_units("mass", 1000, "kg", "kilogram", "kilograms")
+_units("mass", 1000000, "t", "ton", "tons", "tonne", "tonnes")
+_units("mass", "45359237/100000", "lb", "lbs", "pound", "pounds")
+_units("mass", "45359237/1600000", "oz", "ounce", "ounces")
+_units("time", 1, "s", "sec", "secs", "second", "seconds")
+_units("time", 60, "min", "mins", "minute", "minutes")
+_units("time", 3600, "h", "hr", "hrs", "hour", "hours")
+_units("time", 86400, "day", "days")
+_units("time", 604800, "week", "weeks")
+_units("money", 1, "dollar", "dollars", "usd", "yuan", "元", "rmb", "euro", "euros")
+_units("money", "1/100", "cent", "cents")
+_units("speed", 1, "m/s")
+_units("speed", "5/18", "km/h", "kmh", "km/hr")
+_units("speed", "1397/3125", "mph", "miles per hour")
+_units("angle", 1, "deg", "degree", "degrees", "°")
+_units("angle", 0, "rad", "radian", "radians")  # scale 0: converted via pi, see compare
+_units("percent", 1, "%", "percent")
+
+# LaTeX spacing and sizing commands that never change a value
+_DROP = re.compile(
+    r"(?<!\\)\\(?:left|right|big|Big|bigg|Bigg|displaystyle|textstyle|scriptstyle|!|,|;|:| )"
+    r"(?![a-zA-Z])"
+)
+_TEXT_CMD = re.compile(r"\\(?:text|textbf|textit|textrm|mathrm|mathbf|mathit|mbox|operatorname|textnormal)\s*\{")
+_DEG = re.compile(r"\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|\\circ|°|\\degree")
+_PERCENT = re.compile(r"\\%|%|％")
+_DOLLAR_SIGN = re.compile(r"\\\$")
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
+_LATEX_THOUSANDS = re.compile(r"(?<=\d)\{,\}(?=\d{3})|(?<=\d)\\,(?=\d{3})")
+_APPROX = re.compile(r"^\s*(?:\\approx|\\sim|≈)\s*")
+_UNIT_GROUP = r"\\(?:mathrm|text|textrm|mbox)\s*\{[^{}]*\}(?:\s*\^\s*\{?\s*[23]\s*\}?)?"
+_LATEX_UNIT = re.compile(
+    r"^(?P<body>.*?[\d}.])\s*(?P<unit>" + _UNIT_GROUP
+    + r"(?:\s*(?:/|\\cdot|-|\s)\s*" + _UNIT_GROUP + r")*)\s*$"
+)
+_SQRT_SHORT = re.compile(r"\\sqrt\s*(\d|[a-zA-Z](?![a-zA-Z]))")
+_FRAC_SHORT = re.compile(r"\\frac\s*(\d|[a-zA-Z](?![a-zA-Z]))\s*(\d|[a-zA-Z](?![a-zA-Z]))")
+_TRAILING_PUNCT = re.compile(r"[\s.;:,。．，]+$")
+_WORD_UNIT = re.compile(
+    r"^(?P<num>.*?[\d}).\w])\s*(?P<unit>(?:square |sq |cubic )?[a-zA-Z\u5143]+(?:\^\{?[23]\}?|[23])?(?:/[a-zA-Z]+)?)$"
+)
+_ENVELOPE = (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]"))
+
+
+@dataclass(frozen=True, slots=True)
+class Normalized:
+    """Canonical answer text and the markers peeled off it."""
+
+    text: str
+    unit: str | None = None  # a key of UNITS, or another word that followed the number
+    raw: str = ""
+
+    @property
+    def dimension(self) -> str | None:
+        entry = UNITS.get(self.unit) if self.unit else None
+        return entry[0] if entry else None
+
+
+def unwrap_braced(text: str, start: int) -> tuple[str, int] | None:
+    """Content of the brace group opening at text[start] == '{' and the index after it."""
+    depth = 0
+    for i in range(start, len(text)):
+        c = text[i]
+        if c == "{" and (i == 0 or text[i - 1] != "\\"):
+            depth += 1
+        elif c == "}" and (i == 0 or text[i - 1] != "\\"):
+            depth -= 1
+            if depth == 0:
+                return text[start + 1 : i], i + 1
+    return None
+
+
+def _unwrap_commands(text: str, pattern: re.Pattern[str]) -> str:
+    """Replace `\\cmd{content}` by `content` for every match of `pattern` (ending at '{')."""
+    out: list[str] = []
+    pos = 0
+    while True:
+        m = pattern.search(text, pos)
+        if m is None:
+            out.append(text[pos:])
+            return "".join(out)
+        group = unwrap_braced(text, m.end() - 1)
+        if group is None:  # unbalanced: drop the command word, keep the rest
+            out.append(text[pos : m.start()])
+            pos = m.end()
+            continue
+        content, end = group
+        out.append(text[pos : m.start()])
+        out.append(content)
+        pos = end
+
+
+def strip_envelope(text: str) -> str:
+    """Remove math delimiters, a whole-answer \\boxed{...}, and surrounding whitespace."""
+    s = text.strip()
+    changed = True
+    while changed and s:
+        changed = False
+        for left, right in _ENVELOPE:
+            if len(s) >= len(left) + len(right) and s.startswith(left) and s.endswith(right):
+                inner = s[len(left) : len(s) - len(right)]
+                if left == "$" and "$" in inner:
+                    continue  # "$a$ and $b$": two spans, not one
+                s = inner.strip()
+                changed = True
+        for cmd in ("\\boxed", "\\fbox"):
+            if s.startswith(cmd):
+                rest = s[len(cmd) :].lstrip()
+                if rest.startswith("{"):
+                    group = unwrap_braced(rest, 0)
+                    if group is not None and group[1] == len(rest):
+                        s = group[0].strip()
+                        changed = True
+    return s
+
+
+_FRAC_ARG = re.compile(r"\s*(\\[a-zA-Z]+|[0-9a-zA-Z])")
+
+
+def brace_frac_args(s: str) -> str:
+    """`\\frac1{2x}`, `\\frac{\\sqrt6}3`, `\\frac \\pi4` -> every \\frac argument braced."""
+    out: list[str] = []
+    pos = 0
+    while (i := s.find("\\frac", pos)) != -1:
+        j = i + 5
+        out.append(s[pos:j])
+        args = []
+        for _ in range(2):
+            while j < len(s) and s[j] == " ":
+                j += 1
+            if j < len(s) and s[j] == "{":
+                group = unwrap_braced(s, j)
+                if group is None:
+                    break
+                args.append("{" + group[0] + "}")
+                j = group[1]
+            else:
+                m = _FRAC_ARG.match(s, j)
+                if m is None:
+                    break
+                args.append("{" + m.group(1) + "}")
+                j = m.end()
+        out.append("".join(args))
+        pos = j
+    out.append(s[pos:])
+    return "".join(out)
+
+
+def normalize(text: str) -> Normalized:
+    """Canonicalize one answer (gold or extracted prediction)."""
+    raw = text
+    s = strip_envelope(text)
+    s = s.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac").replace("\\cfrac", "\\frac")
+    s = _DROP.sub("", s)
+    s = _APPROX.sub("", s)
+    latex_unit = None
+    if (m := _LATEX_UNIT.match(s)) is not None:
+        s = m.group("body")
+        latex_unit = _TEXT_CMD.sub("", m.group("unit")).replace("}", "").replace("~", "")
+        latex_unit = " ".join(latex_unit.split()).lower() or None
+    s = _unwrap_commands(s, _TEXT_CMD)
+    s = s.replace("~", " ")
+    s = s.replace("$", " ") if "\\$" not in s else s
+    s = s.replace("\\le ", "\\leq ").replace("\\ge ", "\\geq ")
+    s = s.replace("≤", "\\leq ").replace("≥", "\\geq ").replace("−", "-").replace("×", "\\times ")
+    s = s.replace("π", "\\pi ").replace("∞", "\\infty ").replace("√", "\\sqrt")
+    s = _LATEX_THOUSANDS.sub("", s)
+    s = _SQRT_SHORT.sub(r"\\sqrt{\1}", s)
+    s = _FRAC_SHORT.sub(r"\\frac{\1}{\2}", s)
+    if "\\frac" in s:
+        s = brace_frac_args(s)
+    unit: str | None = None
+    if _DEG.search(s):
+        s = _DEG.sub("", s)
+        unit = "deg"
+    if _PERCENT.search(s):
+        s = _PERCENT.sub("", s)
+        unit = "%"
+    if _DOLLAR_SIGN.search(s):
+        s = _DOLLAR_SIGN.sub("", s)
+        unit = unit or "dollar"
+    s = s.replace("$", "")
+    s = " ".join(s.split())
+    s = _TRAILING_PUNCT.sub("", s)
+    s = s.strip()
+    if unit is None and latex_unit is not None:
+        unit = latex_unit.replace(" ", "")
+    if unit is None and s and len(s) < 200:
+        s, unit = _peel_word_unit(s)
+    if _THOUSANDS.match(s):
+        s = s.replace(",", "")
+    return Normalized(text=s, unit=unit, raw=raw)
+
+
+def _peel_word_unit(s: str) -> tuple[str, str | None]:
+    """'5 cm' -> ('5', 'cm'); '12 apples' -> ('12', 'apples'); leaves expressions alone."""
+    m = _WORD_UNIT.match(s)
+    if m is None:
+        return s, None
+    num, unit = m.group("num").strip(), m.group("unit")
+    low = unit.lower()
+    if not re.fullmatch(r"[+-]?[\d.,/{}\\a-z]*\d[\d.,/{}\\a-z]*", num) or re.search(r"[a-z]", num.replace("\\frac", "")):
+        # the number part holds letters (an expression such as 2x): keep as is
+        return s, None
+    if low in UNITS or low.rstrip("s") in UNITS:
+        return num, low if low in UNITS else low.rstrip("s")
+    if len(low) >= 3 and low.isalpha():  # a counted noun: "12 apples", "3 students"
+        return num, low
+    return s, None
+
+
+def canonical_key(text: str) -> str:
+    """A string for fast equality: normalized text without spaces, lower-cased."""
+    return normalize(text).text.replace(" ", "").lower()

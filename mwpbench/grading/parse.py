@@ -1,0 +1,782 @@
+"""Normalized answer text -> a structured value (`Ans`) that `compare` can reason about.
+
+Three readers, cheapest first: exact numbers (fractions.Fraction, no SymPy), a small
+recursive-descent grammar for plain arithmetic ("2*sqrt(3)", "11+13"), and LaTeX through
+latex2sympy2_extended. Model text never reaches eval/sympify/parse_expr. Every reader is
+guarded by caps on length, digits, exponent size, factorials and nesting, checked on the
+string before anything symbolic runs (the worker's wall-clock limit is the last line).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from mwpbench.grading.normalize import normalize, unwrap_braced
+
+MAX_LEN = 1500  # characters of one answer handed to a symbolic reader
+MAX_DIGITS = 300  # digits in one literal
+MAX_EXPONENT = 10_000  # |n| in a numeric power
+MAX_FACTORIAL = 5000
+MAX_DEPTH = 40  # bracket nesting
+
+
+class ParseFailure(ValueError):
+    """The text is not an answer we can read (malformed, empty, or over a cap)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Ans:
+    """A parsed answer.
+
+    kind: num (exact Fraction; `tol` = half a unit in the last written place for decimal
+    literals) | expr (SymPy expression) | assign (var = value) | eq (lhs - rhs = 0, SymPy) |
+    rel (one-variable condition -> SymPy set in `value`) | list (order-free solutions) |
+    set (roster set) | bracket (ordered items with their brackets) | interval (SymPy set) |
+    matrix (tuple of rows of Ans) | text (normalized words) | choice (letter)
+    """
+
+    kind: str
+    value: Any
+    tol: Fraction | None = None
+    unit: str | None = None
+    var: str | None = None  # for assign
+    brackets: str = ""  # for bracket: e.g. "()" "[)" "<>"
+
+
+# ---------------------------------------------------------------- numbers (no SymPy)
+
+_INT = re.compile(r"[+-]?\d+")
+_DEC = re.compile(r"[+-]?(?:\d+\.\d*|\.\d+)")
+_SLASH = re.compile(r"([+-]?\d+)\s*/\s*(\d+)")
+_FRAC = re.compile(r"([+-]?)\\frac\s*(?:\{\s*([+-]?\d+)\s*\}|(\d))\s*(?:\{\s*(\d+)\s*\}|(\d))")
+_MIXED_SLASH = re.compile(r"([+-]?)(\d+)\s+(\d+)\s*/\s*(\d+)")
+_MIXED_FRAC = re.compile(r"([+-]?)(\d+)\s*\\frac\s*(?:\{\s*(\d+)\s*\}|(\d))\s*(?:\{\s*(\d+)\s*\}|(\d))")
+_PAREN_FRAC = re.compile(r"([+-]?)\(\((\d+)\)/\((\d+)\)\)")  # Math23k ((a)/(b))
+_SCI = re.compile(
+    r"([+-]?\d+(?:\.\d+)?)\s*(?:\\times|\\cdot|\*|×|x)\s*10\s*\^\s*(?:\{\s*([+-]?\d+)\s*\}|([+-]?\d))"
+)
+_E_NOTATION = re.compile(r"([+-]?\d+(?:\.\d+)?)[eE]([+-]?\d+)")
+
+
+def _decimals(literal: str) -> int:
+    return len(literal.split(".", 1)[1]) if "." in literal else 0
+
+
+def parse_number(s: str) -> tuple[Fraction, Fraction | None] | None:
+    """Exact value and rounding tolerance of a plain number, or None if `s` is not one."""
+    s = s.strip()
+    if not s or len(s) > 2 * MAX_DIGITS:
+        return None
+    if _INT.fullmatch(s):
+        return Fraction(int(s)), None
+    if _DEC.fullmatch(s):
+        k = _decimals(s)
+        return Fraction(s if not s.endswith(".") else s[:-1]), (Fraction(1, 2 * 10**k) if k else None)
+    if m := _SLASH.fullmatch(s):
+        return (Fraction(int(m[1]), int(m[2])), None) if int(m[2]) else None
+    if m := _FRAC.fullmatch(s):
+        num, den = int(m[2] or m[3]), int(m[4] or m[5])
+        return (Fraction(-num if m[1] == "-" else num, den), None) if den else None
+    if m := _PAREN_FRAC.fullmatch(s):
+        den = int(m[3])
+        return (Fraction(int(m[2]), den) * (-1 if m[1] == "-" else 1), None) if den else None
+    for pattern in (_MIXED_SLASH, _MIXED_FRAC):
+        if m := pattern.fullmatch(s):
+            groups = [g for g in m.groups()[1:] if g is not None]
+            whole, num, den = (int(g) for g in groups)
+            if den == 0 or num >= den:
+                return None
+            value = whole + Fraction(num, den)
+            return (-value if m[1] == "-" else value), None
+    for pattern in (_SCI, _E_NOTATION):
+        if m := pattern.fullmatch(s):
+            mantissa, exp = m[1], int(m.group(2) or (m.group(3) if m.re is _SCI else 0) or 0)
+            if abs(exp) > 400:
+                return None
+            k = _decimals(mantissa)
+            value = Fraction(mantissa) * Fraction(10) ** exp
+            tol = Fraction(1, 2) * Fraction(10) ** (exp - k) if k else None
+            return value, tol
+    return None
+
+
+# ---------------------------------------------------------------- words
+
+_SMALL = {
+    w: i
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen "
+        "fourteen fifteen sixteen seventeen eighteen nineteen".split()
+    )
+}
+_TENS = {w: 10 * i for i, w in enumerate("_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()) if i >= 2}
+_SCALES = {"hundred": 100, "thousand": 1000, "million": 10**6, "billion": 10**9}
+_ORDINAL_WORDS = {"half": Fraction(1, 2), "quarter": Fraction(1, 4)}
+
+
+def parse_number_words(s: str) -> Fraction | None:
+    """'twenty-one' -> 21, 'one hundred and five' -> 105, 'half' -> 1/2; else None."""
+    words = s.lower().replace("-", " ").replace(",", " ").split()
+    words = [w for w in words if w != "and"]
+    if not words or len(words) > 12:
+        return None
+    if len(words) == 1 and words[0] in _ORDINAL_WORDS:
+        return _ORDINAL_WORDS[words[0]]
+    total, current = 0, 0
+    for w in words:
+        if w in _SMALL:
+            current += _SMALL[w]
+        elif w in _TENS:
+            current += _TENS[w]
+        elif w in _SCALES:
+            current = max(current, 1) * _SCALES[w]
+            if _SCALES[w] >= 1000:
+                total, current = total + current, 0
+        else:
+            return None
+    return Fraction(total + current)
+
+
+# ---------------------------------------------------------------- caps
+
+_DIGIT_RUN = re.compile(rf"\d{{{MAX_DIGITS + 1},}}")
+_BIG_EXP = re.compile(r"\^\s*\{?\s*[+-]?(\d{5,})")
+_FACT_LITERAL = re.compile(r"(\d+)\s*!")
+
+
+def check_caps(s: str) -> None:
+    """Raise ParseFailure when `s` could make a symbolic reader explode."""
+    if len(s) > MAX_LEN:
+        raise ParseFailure(f"answer longer than {MAX_LEN} characters")
+    if _DIGIT_RUN.search(s):
+        raise ParseFailure(f"a number with more than {MAX_DIGITS} digits")
+    depth = worst = 0
+    for c in s:
+        if c in "{([":
+            depth += 1
+            worst = max(worst, depth)
+        elif c in "})]":
+            depth -= 1
+    if worst > MAX_DEPTH:
+        raise ParseFailure(f"nesting deeper than {MAX_DEPTH}")
+    for m in _BIG_EXP.finditer(s):
+        if int(m[1]) > MAX_EXPONENT:
+            raise ParseFailure(f"exponent larger than {MAX_EXPONENT}")
+    for m in _FACT_LITERAL.finditer(s):
+        if int(m[1]) > MAX_FACTORIAL:
+            raise ParseFailure(f"factorial of a number larger than {MAX_FACTORIAL}")
+    i = s.find("!")
+    while i != -1:
+        if i > 0 and s[i - 1] in ")}":
+            raise ParseFailure("factorial of a bracketed expression")
+        i = s.find("!", i + 1)
+    _check_towers(s)
+
+
+def _exponent_group(s: str, i: int) -> str:
+    """The exponent after the '^' at s[i]."""
+    j = i + 1
+    while j < len(s) and s[j] == " ":
+        j += 1
+    if j < len(s) and s[j] == "{":
+        group = unwrap_braced(s, j)
+        return group[0] if group else s[j + 1 :]
+    m = re.match(r"\\?[A-Za-z]+|\d|.", s[j:])
+    return m.group(0) if m else ""
+
+
+_CHAINED_POWER = re.compile(r"\^\s*\{?\s*[\d.]+\s*\}?\s*\^")
+
+
+def _check_towers(s: str) -> None:
+    """Numeric power towers (9^{9^{9^9}}, 9^9^9) are refused; e^{x^2} is fine."""
+    if _CHAINED_POWER.search(s):
+        raise ParseFailure("a numeric power tower")
+    i = s.find("^")
+    while i != -1:
+        exponent = _exponent_group(s, i)
+        if "^" in exponent and not re.search(r"[A-Za-z]", exponent.replace("\\frac", "")):
+            raise ParseFailure("a numeric power tower")
+        i = s.find("^", i + 1)
+
+
+# ---------------------------------------------------------------- plain arithmetic grammar
+
+_TOKEN = re.compile(
+    r"\s*(?:(?P<num>\d+(?:\.\d*)?|\.\d+)|(?P<name>[A-Za-z]+)|(?P<op>\*\*|[-+*/^()!,]))"
+)
+_FUNCS = ("sqrt", "sin", "cos", "tan", "cot", "sec", "csc", "log", "ln", "exp", "abs")
+_CONSTS = ("pi", "inf", "infty", "infinity")
+
+
+class _Plain:
+    """expr := term (('+'|'-') term)* ; term := unary (('*'|'/'|implicit) unary)* ;
+    unary := ('-'|'+') unary | power ; power := postfix ('^' unary)? ;
+    postfix := atom '!'* ; atom := number | name | func '(' expr ')' | '(' expr ')'"""
+
+    def __init__(self, text: str) -> None:
+        import sympy
+
+        self.sp = sympy
+        self.tokens: list[tuple[str, str]] = []
+        pos = 0
+        text = text.strip()
+        while pos < len(text):
+            m = _TOKEN.match(text, pos)
+            if m is None or m.end() == pos:
+                raise ParseFailure(f"unexpected character {text[pos]!r}")
+            kind = m.lastgroup or "op"
+            value = m.group(kind)
+            if kind == "name":
+                low = value.lower()
+                if low in _FUNCS or low in _CONSTS:
+                    self.tokens.append(("name", low))
+                else:  # "xy" is x*y, single-letter symbols
+                    self.tokens.extend(("name", ch) for ch in value)
+            else:
+                self.tokens.append((kind, value))
+            pos = m.end()
+        self.i = 0
+        self.depth = 0
+
+    def peek(self) -> tuple[str, str] | None:
+        return self.tokens[self.i] if self.i < len(self.tokens) else None
+
+    def take(self, value: str | None = None) -> tuple[str, str]:
+        tok = self.peek()
+        if tok is None or (value is not None and tok[1] != value):
+            raise ParseFailure(f"expected {value or 'more input'}")
+        self.i += 1
+        return tok
+
+    def parse(self) -> Any:
+        if not self.tokens:
+            raise ParseFailure("empty expression")
+        value = self.expr()
+        if self.peek() is not None:
+            raise ParseFailure(f"unexpected {self.peek()[1]!r}")
+        return value
+
+    def expr(self) -> Any:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise ParseFailure("nesting too deep")
+        value = self.term()
+        while (tok := self.peek()) and tok[1] in "+-" and tok[0] == "op":
+            self.take()
+            rhs = self.term()
+            value = value + rhs if tok[1] == "+" else value - rhs
+        self.depth -= 1
+        return value
+
+    def term(self) -> Any:
+        value = self.unary()
+        while (tok := self.peek()) is not None:
+            if tok[0] == "op" and tok[1] in ("*", "/"):
+                self.take()
+                rhs = self.unary()
+                if tok[1] == "/":
+                    if rhs == 0:
+                        raise ParseFailure("division by zero")
+                    value = value / rhs
+                else:
+                    value = value * rhs
+            elif tok[0] in ("num", "name") or tok[1] == "(":
+                value = value * self.unary()  # implicit multiplication: 2x, 2(x+1), 2pi
+            else:
+                break
+        return value
+
+    def unary(self) -> Any:
+        tok = self.peek()
+        if tok is not None and tok[0] == "op" and tok[1] in "+-":
+            self.take()
+            value = self.unary()
+            return -value if tok[1] == "-" else value
+        return self.power()
+
+    def power(self) -> Any:
+        base = self.postfix()
+        tok = self.peek()
+        if tok is not None and tok[1] in ("^", "**"):
+            self.take()
+            exponent = self.unary()
+            return _safe_pow(self.sp, base, exponent)
+        return base
+
+    def postfix(self) -> Any:
+        value = self.atom()
+        while (tok := self.peek()) is not None and tok[1] == "!":
+            self.take()
+            if not (value.is_Integer and 0 <= value <= MAX_FACTORIAL):
+                raise ParseFailure("factorial of a large or non-integer value")
+            value = self.sp.factorial(value)
+        return value
+
+    def atom(self) -> Any:
+        sp = self.sp
+        kind, value = self.take()
+        if kind == "num":
+            if len(value) > MAX_DIGITS:
+                raise ParseFailure("number too long")
+            return sp.Rational(value)
+        if value == "(":
+            inner = self.expr()
+            self.take(")")
+            return inner
+        if kind == "name":
+            if value == "pi":
+                return sp.pi
+            if value in ("inf", "infty", "infinity"):
+                return sp.oo
+            if value in _FUNCS:
+                self.take("(")
+                arg = self.expr()
+                self.take(")")
+                return _apply_function(sp, value, arg)
+            return sp.Symbol(value)
+        raise ParseFailure(f"unexpected {value!r}")
+
+
+def _apply_function(sp: Any, name: str, arg: Any) -> Any:
+    table = {
+        "sqrt": sp.sqrt, "sin": sp.sin, "cos": sp.cos, "tan": sp.tan, "cot": sp.cot,
+        "sec": sp.sec, "csc": sp.csc, "log": sp.log, "ln": sp.log, "exp": sp.exp, "abs": sp.Abs,
+    }  # fmt: skip
+    return table[name](arg)
+
+
+def _safe_pow(sp: Any, base: Any, exponent: Any) -> Any:
+    if exponent.is_Number and base.is_Number and abs(exponent) > MAX_EXPONENT and base not in (0, 1, -1):
+        raise ParseFailure("exponent too large")
+    if exponent.is_Pow and exponent.base.is_Number and base.is_Number:
+        raise ParseFailure("a numeric power tower")
+    return sp.Pow(base, exponent)
+
+
+def parse_plain(s: str) -> Any:
+    """Plain-text arithmetic -> SymPy expression, built node by node (never parse_expr)."""
+    return _Plain(s).parse()
+
+
+# ---------------------------------------------------------------- LaTeX
+
+_LATEX_CONFIG: tuple[Any, Any] | None = None
+
+
+def _latex_configs() -> tuple[Any, Any]:
+    global _LATEX_CONFIG
+    if _LATEX_CONFIG is None:
+        from latex2sympy2_extended.latex2sympy2 import ConversionConfig
+        from latex2sympy2_extended.math_normalization import NormalizationConfig
+
+        _LATEX_CONFIG = (
+            NormalizationConfig(
+                basic_latex=True, units=False, malformed_operators=False, nits=False,
+                boxed="none", equations=False,
+            ),
+            ConversionConfig(
+                interpret_as_mixed_fractions=True, interpret_simple_eq_as_assignment=False,
+                interpret_contains_as_eq=True, lowercase_symbols=False,
+            ),
+        )  # fmt: skip
+    return _LATEX_CONFIG
+
+
+def parse_latex(s: str) -> Any:
+    """LaTeX -> SymPy via latex2sympy2_extended, after the caps."""
+    check_caps(s)
+    from latex2sympy2_extended import latex2sympy
+
+    norm, conv = _latex_configs()
+    try:
+        return latex2sympy(s, normalization_config=norm, conversion_config=conv)
+    except RecursionError as exc:
+        raise ParseFailure("nesting too deep") from exc
+    except Exception as exc:  # the ANTLR parser raises many types on malformed LaTeX
+        raise ParseFailure(f"malformed LaTeX: {type(exc).__name__}") from exc
+
+
+# ---------------------------------------------------------------- structure
+
+_OPEN, _CLOSE = "([{", ")]}"
+_REL = re.compile(r"\\leq?slant|\\geq?slant|\\leq?|\\geq?|\\lt|\\gt|\\neq|\\ne|<=|>=|!=|<|>|=")
+_REL_NAMES = {
+    "\\le": "<=", "\\leq": "<=", "\\leqslant": "<=", "\\leslant": "<=", "<=": "<=",
+    "\\ge": ">=", "\\geq": ">=", "\\geqslant": ">=", "\\geslant": ">=", ">=": ">=",
+    "<": "<", "\\lt": "<", ">": ">", "\\gt": ">", "=": "=", "\\neq": "!=", "\\ne": "!=", "!=": "!=",
+}  # fmt: skip
+_WORDS_EMPTY = {"no solution", "no solutions", "none", "empty set", "no real solutions",
+                "no real solution", "\\emptyset", "\\varnothing", "\\oslash", "\\phi", "{}", "\\{\\}", "dne",
+                "does not exist", "no such value", "there is no solution"}  # fmt: skip
+_WORDS_ALL = {"all real numbers", "\\mathbb{r}", "\\mathbb r", "r", "(-\\infty,\\infty)",
+              "all reals", "\\mathbb{r}}", "(-\\infty, \\infty)", "x \\in \\mathbb{r}"}  # fmt: skip
+_TEXTY = re.compile(r"[A-Za-z][A-Za-z '\-]*[A-Za-z]|[A-Za-z]")
+_CHOICE = re.compile(r"\(?([A-J])\)?")
+_WORD3 = re.compile(r"[A-Za-z]{3,}")
+
+
+def _scan_top(s: str, i: int = 0) -> list[int]:
+    """Depth (bracket nesting, any bracket type, \\{ \\} counted) before each character."""
+    depths = []
+    depth = 0
+    for j, c in enumerate(s):
+        if c in _OPEN and not (j > 0 and s[j - 1] == "\\" and c != "{" and False):
+            depths.append(depth)
+            depth += 1
+        elif c in _CLOSE:
+            depth -= 1
+            depths.append(depth)
+        else:
+            depths.append(depth)
+    return depths
+
+
+def split_top(s: str, separators: tuple[str, ...]) -> list[str]:
+    """Split at top-level separators (outside any bracket)."""
+    depths = _scan_top(s)
+    parts, last, j = [], 0, 0
+    while j < len(s):
+        if depths[j] == 0 and s[j] not in _CLOSE:
+            for sep in separators:
+                if s.startswith(sep, j):
+                    parts.append(s[last:j])
+                    last = j = j + len(sep)
+                    break
+            else:
+                j += 1
+        else:
+            j += 1
+    parts.append(s[last:])
+    return [p.strip() for p in parts]
+
+
+def _outer_bracket(s: str) -> tuple[str, str, str] | None:
+    """(open, inner, close) when one bracket pair encloses all of `s`."""
+    pairs = (("\\left\\{", "\\right\\}"), ("\\{", "\\}"), ("\\langle", "\\rangle"), ("⟨", "⟩"))
+    for left, right in pairs:
+        if s.startswith(left) and s.endswith(right):
+            inner = s[len(left) : len(s) - len(right)]
+            if _balanced(inner):
+                return left, inner, right
+    if len(s) >= 2 and s[0] in "([" and s[-1] in ")]":
+        depths = _scan_top(s)
+        if all(d > 0 for d in depths[1:-1]):
+            return s[0], s[1:-1], s[-1]
+    return None
+
+
+def _balanced(s: str) -> bool:
+    depth = 0
+    for c in s:
+        depth += c in _OPEN
+        depth -= c in _CLOSE
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def parse_answer(text: str) -> Ans:
+    """Parse one answer string. Raises ParseFailure when it cannot be read."""
+    norm = normalize(text)
+    if not norm.text:
+        raise ParseFailure("empty answer")
+    try:
+        value = _parse(norm.text, 0)
+    except ParseFailure:
+        if _WORDY.search(norm.text) or _UNEVALUATED.search(norm.text):
+            # prose, series, families of intervals: graded as normalized text
+            return Ans("text", _text_key(norm.text), var="raw")
+        raise
+    except RecursionError as exc:
+        raise ParseFailure("nesting too deep") from exc
+    except Exception as exc:  # SymPy raises many types on odd structures
+        raise ParseFailure(f"cannot evaluate: {type(exc).__name__}") from exc
+    if norm.unit and value.kind in ("num", "expr"):
+        return Ans(value.kind, value.value, value.tol, norm.unit)
+    return value
+
+
+def _parse(s: str, depth: int) -> Ans:
+    if depth > 8:
+        raise ParseFailure("structure nested too deep")
+    s = s.strip()
+    if not s:
+        raise ParseFailure("empty item")
+    low = s.lower()
+    if low in _WORDS_EMPTY:
+        return Ans("set", ())
+    if low in _WORDS_ALL:
+        return Ans("interval", _sympy().Interval(-_sympy().oo, _sympy().oo))
+    if m := _CHOICE.fullmatch(s):
+        return Ans("choice", m[1])
+    if (number := parse_number(s)) is not None:
+        return Ans("num", number[0], number[1])
+    if _TEXTY.fullmatch(s) and (_WORD3.search(s) or low == "no") and low not in _FUNC_WORDS:
+        words = parse_number_words(low)
+        if words is not None:
+            return Ans("num", words)
+        return Ans("text", " ".join(low.replace("-", " ").split()))
+    if "\\pm" in s or "\\mp" in s:
+        return _expand_pm(s, depth)
+    if s.startswith("\\begin{"):
+        return _parse_matrix(s)
+    outer = _outer_bracket(s)
+    if outer is not None:
+        return _parse_bracketed(outer, depth)
+    halves = split_top(s, (":",))
+    if len(halves) == 2 and halves[1] and (_REL.search(halves[0]) or _WORD3.search(halves[0])):
+        return _parse(halves[1], depth + 1)  # "-1 < x <= 1 : (-1, 1]", "No solution : ∅"
+    parts = split_top(s, (";", "\\cup", " or ", " and ", ","))
+    if len(parts) > 1:
+        pieces = split_top(s, ("\\cup",))
+        if len(pieces) > 1:
+            return _parse_union(pieces, depth)
+        return Ans("list", tuple(_parse(p, depth + 1) for p in parts if p))
+    if re.match(r"\\in(?![a-zA-Z])", s):
+        return _parse(s[3:], depth + 1)
+    m = re.match(r"^([a-zA-Z])\s*\\in\s*(.+)$", s)
+    if m:
+        return _parse(m[2], depth + 1)
+    try:
+        if _REL.search(s):
+            return _parse_relation(s, depth)
+        return _scalar(s)
+    except ParseFailure:
+        if _WORDY.search(s):
+            return Ans("text", " ".join(low.split()))  # "4:30 p.m.", "f(2) < f(1) < f(4)"
+        raise
+
+
+_FUNC_WORDS = set(_FUNCS) | set(_CONSTS)
+_UNEVALUATED = re.compile(r"\\(?:cdots|ldots|dots|bigcup|sum|prod|perp|mid|int)(?![a-zA-Z])|\\\|")
+_WORDY = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{2,}|[A-Za-z]\.|[<>@]")
+
+
+def _text_key(s: str) -> str:
+    return "".join(s.lower().split())
+
+
+def _sympy() -> Any:
+    import sympy
+
+    return sympy
+
+
+def _scalar(s: str) -> Ans:
+    """One expression: plain arithmetic or LaTeX."""
+    check_caps(s)
+    if "\\" not in s and "{" not in s and "_" not in s:
+        try:
+            return _from_sympy(parse_plain(s))
+        except ParseFailure:
+            pass
+    return _from_sympy(parse_latex(s))
+
+
+def _from_sympy(value: Any) -> Ans:
+    sp = _sympy()
+    if isinstance(value, sp.MatrixBase):
+        rows = tuple(tuple(_from_sympy(value[i, j]) for j in range(value.cols)) for i in range(value.rows))
+        return Ans("matrix", rows)
+    if isinstance(value, (sp.Interval, sp.Union)) or value is sp.S.Reals:
+        return Ans("interval", value)
+    if isinstance(value, sp.FiniteSet):
+        return Ans("set", tuple(_from_sympy(v) for v in value.args))
+    if isinstance(value, (tuple, list, sp.Tuple)):
+        return Ans("bracket", tuple(_from_sympy(v) for v in value), brackets="()")
+    if isinstance(value, sp.Equality):
+        return _equation(value.lhs, value.rhs)
+    if isinstance(value, sp.Basic) and not isinstance(value, sp.Expr):
+        raise ParseFailure(f"unsupported answer type {type(value).__name__}")
+    if not isinstance(value, sp.Expr):
+        raise ParseFailure(f"unsupported answer type {type(value).__name__}")
+    value = _exactify(sp, value)
+    if value.is_Rational:
+        return Ans("num", Fraction(int(value.p), int(value.q)))
+    return Ans("expr", value)
+
+
+def _exactify(sp: Any, value: Any) -> Any:
+    """Floats -> exact Rationals from their decimal text; symbol i -> I and e -> E when they
+    are the only free symbols (complex numbers, Euler's number)."""
+    if value.has(sp.Float):
+        value = value.xreplace({f: sp.Rational(str(f)) for f in value.atoms(sp.Float)})
+    free = value.free_symbols
+    if free and {str(x) for x in free} <= {"i", "e"}:
+        value = value.xreplace({x: (sp.I if str(x) == "i" else sp.E) for x in free})
+    return value
+
+
+def _equation(lhs: Any, rhs: Any) -> Ans:
+    sp = _sympy()
+    lhs, rhs = _exactify(sp, lhs), _exactify(sp, rhs)
+    if isinstance(lhs, sp.Symbol) and lhs not in rhs.free_symbols:
+        return Ans("assign", _from_sympy(rhs), var=str(lhs))
+    if isinstance(lhs, sp.Function) and not rhs.has(lhs):  # f(x) = ...
+        return Ans("assign", _from_sympy(rhs), var=str(lhs))
+    return Ans("eq", lhs - rhs)
+
+
+def _expand_pm(s: str, depth: int) -> Ans:
+    """'2 \\pm \\sqrt3' -> list of both signs; 'x = \\pm 2' too."""
+    first = min(i for i in (s.find("\\pm"), s.find("\\mp")) if i != -1)
+    width = 3
+    plus = s[:first] + "+" + s[first + width :]
+    minus = s[:first] + "-" + s[first + width :]
+    items = []
+    for variant in (plus, minus):
+        variant = re.sub(r"(^|[=(,{])\s*\+", r"\1", variant)
+        items.append(_parse(variant, depth + 1))
+    return Ans("list", tuple(items))
+
+
+def _parse_matrix(s: str) -> Ans:
+    m = re.match(r"\\begin\{([a-zA-Z]*\*?)\}(?:\{[^}]*\})?(.*)\\end\{\1\}$", s, re.DOTALL)
+    if m is None:
+        raise ParseFailure("malformed matrix environment")
+    env, body = m[1], m[2]
+    if env in ("cases", "aligned", "align", "align*", "gathered"):
+        rows = [r for r in (x.strip() for x in body.split("\\\\")) if r]
+        return Ans("list", tuple(_parse(r.replace("&", ""), 1) for r in rows))
+    rows = [r for r in (x.strip() for x in body.split("\\\\")) if r]
+    if not rows:
+        raise ParseFailure("empty matrix")
+    cells = tuple(tuple(_parse(c, 1) for c in row.split("&")) for row in rows)
+    if len({len(r) for r in cells}) != 1:
+        raise ParseFailure("ragged matrix")
+    return Ans("matrix", cells)
+
+
+def _parse_bracketed(outer: tuple[str, str, str], depth: int) -> Ans:
+    left, inner, right = outer
+    if left in ("\\{", "\\left\\{"):
+        builder = re.match(r"^\s*([a-zA-Z])\s*(?:\\mid|\||:|\\vert)\s*(.+)$", inner)
+        if builder:
+            return _parse(builder[2].replace("\\text{ and }", ","), depth + 1)
+        items = [p for p in split_top(inner, (",", ";")) if p]
+        return Ans("set", tuple(_parse(p, depth + 1) for p in items))
+    items = [p for p in split_top(inner, (",", ";")) if p]
+    if left in ("\\langle", "⟨"):
+        return Ans("bracket", tuple(_parse(p, depth + 1) for p in items), brackets="<>")
+    if len(items) == 1:
+        if left + right in ("()", "[]"):
+            return _parse(inner, depth + 1)  # redundant parentheses
+        raise ParseFailure("half-open bracket around a single item")
+    parsed = tuple(_parse(p, depth + 1) for p in items)
+    return Ans("bracket", parsed, brackets=left + right)
+
+
+def _parse_union(pieces: list[str], depth: int) -> Ans:
+    sp = _sympy()
+    result = sp.EmptySet
+    for piece in pieces:
+        part = _parse(piece, depth + 1)
+        result = sp.Union(result, as_interval(part))
+    return Ans("interval", result)
+
+
+def as_interval(a: Ans) -> Any:
+    """A SymPy set for interval-like answers; raises ParseFailure otherwise."""
+    sp = _sympy()
+    if a.kind == "assign":
+        return as_interval(a.value)
+    if a.kind in ("interval", "rel"):
+        return a.value
+    if a.kind == "bracket" and len(a.value) == 2 and a.brackets in ("()", "[]", "(]", "[)"):
+        lo, hi = (to_sympy(v) for v in a.value)
+        return sp.Interval(lo, hi, a.brackets[0] == "(", a.brackets[1] == ")")
+    if a.kind == "set":
+        return sp.FiniteSet(*(to_sympy(v) for v in a.value))
+    if a.kind in ("num", "expr"):
+        return sp.FiniteSet(to_sympy(a))
+    raise ParseFailure(f"not an interval: {a.kind}")
+
+
+def to_sympy(a: Ans) -> Any:
+    sp = _sympy()
+    if a.kind == "num":
+        return sp.Rational(a.value.numerator, a.value.denominator)
+    if a.kind == "expr":
+        return a.value
+    if a.kind == "assign":
+        return to_sympy(a.value)
+    raise ParseFailure(f"not a scalar: {a.kind}")
+
+
+def _parse_relation(s: str, depth: int) -> Ans:
+    sp = _sympy()
+    ops = [(m.start(), m.end(), _REL_NAMES[m.group(0)]) for m in _REL.finditer(s)]
+    depths = _scan_top(s)
+    ops = [o for o in ops if depths[o[0]] == 0]
+    if not ops:
+        return _scalar(s)
+    parts, last = [], 0
+    for start, end, _ in ops:
+        parts.append(s[last:start].strip())
+        last = end
+    parts.append(s[last:].strip())
+    names = [o[2] for o in ops]
+    if names == ["="]:
+        lhs_text, rhs_text = parts
+        lhs = _parse(lhs_text, depth + 1) if lhs_text else None
+        rhs = _parse(rhs_text, depth + 1) if rhs_text else None
+        if lhs is None or rhs is None:
+            raise ParseFailure("equation with an empty side")
+        if lhs.kind == "expr" and isinstance(lhs.value, sp.Symbol) and rhs.kind != "expr":
+            return Ans("assign", rhs, var=str(lhs.value))
+        if lhs.kind == "expr" and isinstance(lhs.value, (sp.Symbol, sp.Function)) and (
+            rhs.kind == "num" or lhs.value not in to_sympy(rhs).free_symbols
+        ):
+            return Ans("assign", rhs, var=str(lhs.value))
+        if lhs.kind not in ("num", "expr") or rhs.kind not in ("num", "expr"):
+            return Ans("assign", rhs, var=lhs_text)
+        return Ans("eq", to_sympy(lhs) - to_sympy(rhs))
+    if "=" in names:
+        # "x = y = 3": the last side is the value
+        return _parse(parts[-1], depth + 1)
+    return Ans("rel", _relation_set(parts, names), var=None)
+
+
+def _relation_set(parts: list[str], names: list[str]) -> Any:
+    """'1 < x <= 2', 'x > 3', '3 < x', 'x != 1' -> the SymPy set of the one variable."""
+    sp = _sympy()
+    values = []
+    var_index = None
+    for i, p in enumerate(parts):
+        if re.fullmatch(r"[a-zA-Z]|\\[a-zA-Z]+", p) and p not in ("\\pi", "\\infty", "e"):
+            if var_index is not None:
+                raise ParseFailure("relation with two variables")
+            var_index = i
+            values.append(None)
+        else:
+            values.append(to_sympy(_parse(p, 1)))
+    if var_index is None:
+        raise ParseFailure("relation without a variable")
+    result = sp.Interval(-sp.oo, sp.oo)
+    for k, op in enumerate(names):
+        a, b = values[k], values[k + 1]
+        if a is None:  # x op b
+            bound, flipped = b, False
+        elif b is None:  # a op x  ==  x op' a
+            bound, flipped = a, True
+        else:
+            raise ParseFailure("relation between two constants")
+        op = {"<": ">", ">": "<", "<=": ">=", ">=": "<="}.get(op, op) if flipped else op
+        if op == "<":
+            piece = sp.Interval.open(-sp.oo, bound)
+        elif op == "<=":
+            piece = sp.Interval(-sp.oo, bound)
+        elif op == ">":
+            piece = sp.Interval.open(bound, sp.oo)
+        elif op == ">=":
+            piece = sp.Interval(bound, sp.oo)
+        elif op == "!=":
+            piece = sp.Union(sp.Interval.open(-sp.oo, bound), sp.Interval.open(bound, sp.oo))
+        else:
+            raise ParseFailure(f"unsupported relation {op}")
+        result = sp.Intersection(result, piece)
+    return result
