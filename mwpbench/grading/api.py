@@ -160,7 +160,8 @@ def _prepare(
     text = completion[-MAX_COMPLETION:]
     ex = extract(text, choices=choices, finish_reason=finish_reason)
     if ex.answer is None:
-        return Verdict(False, "no_answer", None, ex.rule, None, None)
+        detail = "truncated before committing to an answer" if ex.truncated else None
+        return Verdict(False, "no_answer", None, ex.rule, None, detail)
     pred = ex.answer
     gold_text = gold
     if choices:
@@ -169,9 +170,11 @@ def _prepare(
         if letter is not None and gold_letter is not None:
             ok = letter == gold_letter
             return Verdict(ok, "correct" if ok else "incorrect", letter, ex.rule, "choice")
+        options = {k.upper(): v for k, v in choices.items()}
         if letter is not None:  # compare the chosen option's text with the gold
-            option = {k.upper(): v for k, v in choices.items()}[letter]
-            pred = option
+            pred = options[letter]
+        elif gold_letter is not None:  # the answer written out against a gold letter
+            gold_text = options[gold_letter]
     if not pred.strip() or pred.strip() in ("{}",):
         return Verdict(False, "no_answer", pred, ex.rule, None, "empty answer")
     fast = _fast(pred, gold_text)

@@ -11,7 +11,7 @@ import random
 from fractions import Fraction
 from typing import Any
 
-from mwpbench.grading.normalize import UNITS, Normalized, normalize
+from mwpbench.grading.normalize import UNITS, Normalized, normalize, squeeze
 from mwpbench.grading.parse import (
     Ans,
     ParseFailure,
@@ -61,7 +61,7 @@ def fast_compare(pred: str, gold: str) -> tuple[bool, str] | None:
     if not p.text:
         return None
     units = _units_compatible(p, g)
-    if p.text.replace(" ", "").lower() == g.text.replace(" ", "").lower():
+    if squeeze(p.text) == squeeze(g.text):
         if units is False or (p.unit and g.unit and p.unit != g.unit):
             return None  # same number, different unit: let the unit rules decide
         return True, "string"
@@ -90,7 +90,7 @@ def compare_answers(pred: str, gold: str) -> Result:
     try:
         g = parse_answer(gold)
     except ParseFailure as exc:
-        same = normalize(pred).text.replace(" ", "") == normalize(gold).text.replace(" ", "")
+        same = squeeze(normalize(pred).text) == squeeze(normalize(gold).text)
         return same, "correct" if same else "incorrect", "string", f"gold did not parse: {exc}"
     try:
         p = parse_answer(pred)
@@ -348,14 +348,63 @@ def _expr_equal(sp: Any, a: Any, b: Any) -> bool:
     if a.free_symbols != b.free_symbols:
         return False
     if not free:
-        x, y = _numeric(sp, a), _numeric(sp, b)
-        if x is None or y is None:
+        return _constants_equal(sp, a, b)
+    return _symbolic_equal(sp, a - b, b, free)
+
+
+def _symbolic_equal(sp: Any, d: Any, scale: Any, free: set[Any]) -> bool:
+    """d == 0 identically? Exact at rational points where d is rational there (no tolerance
+    at all), else at 60 digits; points on both sides of zero (|x| and x differ at x < 0)."""
+    if d == 0:
+        return True
+    if not d.free_symbols:
+        return _constants_equal(sp, d, sp.Integer(0))
+    rng = random.Random(20240307)
+    symbols = sorted(free, key=str)
+    checked = 0
+    for _ in range(_SAMPLE_POINTS * 3):
+        if checked >= _SAMPLE_POINTS:
+            break
+        point = {
+            x: sp.Rational(rng.choice((-1, 1)) * rng.randint(11, 97), rng.randint(7, 23))
+            for x in symbols
+        }
+        value = d.xreplace(point)
+        if value.is_Rational:
+            if value != 0:
+                return False
+            checked += 1
+            continue
+        if value.has(sp.zoo, sp.nan) or value.is_infinite:
+            continue
+        if not _negligible(sp, value, scale.xreplace(point)):
             return False
-        return abs(x - y) <= 1e-20 * max(1.0, abs(y))
-    diffs = _sample_values(sp, a - b, free, scale=b)
-    if len(diffs) < 2:
+        checked += 1
+    return checked >= 2
+
+
+def _constants_equal(sp: Any, a: Any, b: Any) -> bool:
+    """Exact constants: an exact nonzero difference is never equal (no tolerance); an
+    unsimplified one (log_2 8 - 3) must vanish to 45 digits at 60-digit precision."""
+    d = a - b
+    if d == 0:
+        return True
+    if d.is_Rational:
         return False
-    return all(abs(d) <= _REL_TOL for d in diffs)
+    return _negligible(sp, d, b)
+
+
+def _negligible(sp: Any, d: Any, scale: Any) -> bool:
+    """|d| below 1e-45 of max(1, |scale|), computed at 60 digits in SymPy Floats (whose
+    exponent range is unbounded: 10^400 does not overflow to inf)."""
+    try:
+        dv = sp.N(d, 60)
+        sv = sp.N(scale, 60)
+        if dv.has(sp.nan, sp.zoo) or sv.has(sp.nan, sp.zoo) or not dv.is_finite:
+            return False
+        return bool(sp.Abs(dv) <= sp.Float("1e-45", 60) * sp.Max(1, sp.Abs(sv)))
+    except (TypeError, ValueError, OverflowError, AttributeError):
+        return False
 
 
 def _sample_values(sp: Any, expr: Any, free: set[Any], scale: Any = None) -> list[complex]:

@@ -46,7 +46,10 @@ _UNIT_TAIL = re.compile(
     r"[A-Za-z%°]+(?: [A-Za-z]+)?$"
 )
 _CHOICE_LETTER = re.compile(r"^\(?([A-Za-z])\)?[.:]?$")
-_CHOICE_IN_TEXT = re.compile(r"(?:\(([A-J])\)|\b([A-J])\b(?=[.):]?\s*$))")
+_CHOICE_IN_TEXT = re.compile(
+    r"(?:\(([A-J])\)|\b(?:choice|option)\s+\(?([A-J])\)?|\b([A-J])\b(?=[.):]?\s*$))",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,13 +57,14 @@ class Extraction:
     """The answer a completion commits to (None: no answer) and the rule that found it."""
 
     answer: str | None
-    rule: str  # boxed | final_answer | answer_is | hash | choice | last_number | truncated | none
+    rule: str  # boxed | final_answer | answer_is | hash | choice | last_number | none
     start: int = -1  # offset of the commitment in the completion
+    truncated: bool = False  # cut off (finish_reason "length") before committing
 
 
 def _boxed_spans(text: str) -> list[tuple[int, int, str]]:
     """(start, end, content) of every \\boxed{...}/\\fbox{...}, braces nested; a bare
-    `\\boxed 5` takes the next token. Unclosed boxes (cut-off text) are skipped."""
+    `\\boxed 5` takes the next token. An unclosed box keeps its broken content."""
     spans = []
     for m in _BOXED.finditer(text):
         i = m.end()
@@ -70,6 +74,9 @@ def _boxed_spans(text: str) -> list[tuple[int, int, str]]:
             group = unwrap_braced(text, i)
             if group is not None:
                 spans.append((m.start(), group[1], group[0].strip()))
+            else:  # an unclosed box is a broken commitment, not a reason to look elsewhere
+                broken = re.match(r"[^$\n]{0,200}", text[i + 1 : i + 201])
+                spans.append((m.start(), len(text), (broken.group(0) if broken else "").strip()))
         else:
             tok = re.match(r"[^\s$]+", text[i : i + 100])
             if tok:
@@ -103,7 +110,7 @@ def _phrase_span(text: str, pos: int) -> str | None:
         return None
     for left, right in (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]")):
         if rest.startswith(left):
-            end = rest.find(right, len(left))
+            end = _find_unescaped(rest, right, len(left))
             if end > len(left):
                 span = rest[len(left) : end]
                 tail = rest[end + len(right) :]
@@ -115,6 +122,13 @@ def _phrase_span(text: str, pos: int) -> str | None:
                     return (span + " " + more).strip()
                 return span.strip() or None
     return _cut_sentence(rest)
+
+
+def _find_unescaped(text: str, token: str, start: int) -> int:
+    i = text.find(token, start)
+    while i > 0 and text[i - 1] == "\\":
+        i = text.find(token, i + 1)
+    return i
 
 
 def _cut_sentence(rest: str) -> str | None:
@@ -173,15 +187,15 @@ def extract(
         if choices:
             letter = choice_letter(answer, choices)
             if letter is not None:
-                return Extraction(letter, "choice", start)
+                return Extraction(letter, rule, start)
         return Extraction(answer, rule, start)
     if finish_reason == "length":
-        return Extraction(None, "truncated")
+        return Extraction(None, "none", truncated=True)
     if choices:
         tail = text.strip()[-200:]
         m = _last_match(_CHOICE_IN_TEXT, tail)
         if m is not None:
-            letter = (m.group(1) or m.group(2)).upper()
+            letter = (m.group(1) or m.group(2) or m.group(3)).upper()
             if letter in {k.upper() for k in choices}:
                 return Extraction(letter, "choice", len(text) - len(tail) + m.start())
     last = _last_match(_NUMBER, text)
@@ -199,7 +213,9 @@ def _last_match(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
 
 def choice_letter(answer: str, choices: Mapping[str, str]) -> str | None:
     """'(B)', 'B.', 'b' -> 'B' when B is one of the choices."""
-    m = _CHOICE_LETTER.match(answer.strip())
+    from mwpbench.grading.normalize import normalize
+
+    m = _CHOICE_LETTER.match(normalize(answer).text)
     if m is None:
         return None
     letter = m.group(1).upper()

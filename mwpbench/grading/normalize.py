@@ -65,10 +65,13 @@ _DROP = re.compile(
 )
 _TEXT_CMD = re.compile(r"\\(?:text|textbf|textit|textrm|mathrm|mathbf|mathit|mbox|operatorname|textnormal)\s*\{")
 _DEG = re.compile(r"\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|\\circ|°|\\degree")
+_TRIG_DEG = re.compile(r"\\(?:sin|cos|tan|cot|sec|csc)(?![a-zA-Z]).*?(?:\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|°)")
+_TRIG_DEG_VALUE = re.compile(r"(\d+(?:\.\d+)?)\s*(?:\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|°)")
 _PERCENT = re.compile(r"\\%|%|％")
 _DOLLAR_SIGN = re.compile(r"\\\$")
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 _LATEX_THOUSANDS = re.compile(r"(?<=\d)\{,\}(?=\d{3})|(?<=\d)\\,(?=\d{3})")
+_QUAD = re.compile(r"\\q?quad(?![a-zA-Z])")
 _APPROX = re.compile(r"^\s*(?:\\approx|\\sim|≈)\s*")
 _UNIT_GROUP = r"\\(?:mathrm|text|textrm|mbox)\s*\{[^{}]*\}(?:\s*\^\s*\{?\s*[23]\s*\}?)?"
 _LATEX_UNIT = re.compile(
@@ -77,6 +80,7 @@ _LATEX_UNIT = re.compile(
 )
 _SQRT_SHORT = re.compile(r"\\sqrt\s*(\d|[a-zA-Z](?![a-zA-Z]))")
 _FRAC_SHORT = re.compile(r"\\frac\s*(\d|[a-zA-Z](?![a-zA-Z]))\s*(\d|[a-zA-Z](?![a-zA-Z]))")
+_BRACED_THOUSANDS = re.compile(r"(?<=\{)\d{1,3}(?:,\d{3})+(?=\})")
 _TRAILING_PUNCT = re.compile(r"[\s.;:,。．，]+$")
 _WORD_UNIT = re.compile(
     r"^(?P<num>.*?[\d}).\w])\s*(?P<unit>(?:square |sq |cubic )?[a-zA-Z\u5143]+(?:\^\{?[23]\}?|[23])?(?:/[a-zA-Z]+)?)$"
@@ -194,6 +198,7 @@ def normalize(text: str) -> Normalized:
     s = strip_envelope(text)
     s = s.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac").replace("\\cfrac", "\\frac")
     s = _DROP.sub("", s)
+    s = _QUAD.sub(" ", s)
     s = _APPROX.sub("", s)
     latex_unit = None
     if (m := _LATEX_UNIT.match(s)) is not None:
@@ -207,11 +212,16 @@ def normalize(text: str) -> Normalized:
     s = s.replace("≤", "\\leq ").replace("≥", "\\geq ").replace("−", "-").replace("×", "\\times ")
     s = s.replace("π", "\\pi ").replace("∞", "\\infty ").replace("√", "\\sqrt")
     s = _LATEX_THOUSANDS.sub("", s)
+    s = _BRACED_THOUSANDS.sub(lambda m: m.group(0).replace(",", ""), s)
+    if "#" in s:  # "\frac{3}{10} \#\# 0.3": two spellings of one value
+        s = re.split(r"\\?#\s*\\?#", s, maxsplit=1)[0].strip()
     s = _SQRT_SHORT.sub(r"\\sqrt{\1}", s)
     s = _FRAC_SHORT.sub(r"\\frac{\1}{\2}", s)
     if "\\frac" in s:
         s = brace_frac_args(s)
     unit: str | None = None
+    if _TRIG_DEG.search(s):  # \sin 30^\circ: degrees inside a function are converted
+        s = _TRIG_DEG_VALUE.sub(r"(\1\\pi/180)", s)
     if _DEG.search(s):
         s = _DEG.sub("", s)
         unit = "deg"
@@ -231,6 +241,8 @@ def normalize(text: str) -> Normalized:
         s, unit = _peel_word_unit(s)
     if _THOUSANDS.match(s):
         s = s.replace(",", "")
+    while len(s) > 2 and s[0] == "{" and s[-1] == "}" and (g := unwrap_braced(s, 0)) and g[1] == len(s):
+        s = g[0].strip()  # a redundant brace group: {5} is 5
     return Normalized(text=s, unit=unit, raw=raw)
 
 
@@ -251,6 +263,9 @@ def _peel_word_unit(s: str) -> tuple[str, str | None]:
     return s, None
 
 
-def canonical_key(text: str) -> str:
-    """A string for fast equality: normalized text without spaces, lower-cased."""
-    return normalize(text).text.replace(" ", "").lower()
+_SPACE = re.compile(r"(?<![\w}]) | (?![\w\\{])")
+
+
+def squeeze(text: str) -> str:
+    """Lower-cased, spaces dropped except between two words or numbers ('3 1/2' keeps one)."""
+    return _SPACE.sub("", text.replace("  ", " ")).lower()

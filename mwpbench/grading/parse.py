@@ -55,6 +55,9 @@ _FRAC = re.compile(r"([+-]?)\\frac\s*(?:\{\s*([+-]?\d+)\s*\}|(\d))\s*(?:\{\s*(\d
 _MIXED_SLASH = re.compile(r"([+-]?)(\d+)\s+(\d+)\s*/\s*(\d+)")
 _MIXED_FRAC = re.compile(r"([+-]?)(\d+)\s*\\frac\s*(?:\{\s*(\d+)\s*\}|(\d))\s*(?:\{\s*(\d+)\s*\}|(\d))")
 _PAREN_FRAC = re.compile(r"([+-]?)\(\((\d+)\)/\((\d+)\)\)")  # Math23k ((a)/(b))
+# the dataset notations for mixed numbers, read only when they are the whole answer:
+# Math23k N((a)/(b)) and Ape210k N(a/b), both meaning N + a/b (a < b)
+_DATASET_MIXED = re.compile(r"([+-]?)(\d+)\((?:\((\d+)\)/\((\d+)\)|(\d+)/(\d+))\)")
 _SCI = re.compile(
     r"([+-]?\d+(?:\.\d+)?)\s*(?:\\times|\\cdot|\*|×|x)\s*10\s*\^\s*(?:\{\s*([+-]?\d+)\s*\}|([+-]?\d))"
 )
@@ -83,7 +86,7 @@ def parse_number(s: str) -> tuple[Fraction, Fraction | None] | None:
     if m := _PAREN_FRAC.fullmatch(s):
         den = int(m[3])
         return (Fraction(int(m[2]), den) * (-1 if m[1] == "-" else 1), None) if den else None
-    for pattern in (_MIXED_SLASH, _MIXED_FRAC):
+    for pattern in (_MIXED_SLASH, _MIXED_FRAC, _DATASET_MIXED):
         if m := pattern.fullmatch(s):
             groups = [g for g in m.groups()[1:] if g is not None]
             whole, num, den = (int(g) for g in groups)
@@ -416,6 +419,7 @@ _WORDS_ALL = {"all real numbers", "\\mathbb{r}", "\\mathbb r", "r", "(-\\infty,\
               "all reals", "\\mathbb{r}}", "(-\\infty, \\infty)", "x \\in \\mathbb{r}"}  # fmt: skip
 _TEXTY = re.compile(r"[A-Za-z][A-Za-z '\-]*[A-Za-z]|[A-Za-z]")
 _CHOICE = re.compile(r"\(?([A-J])\)?")
+_CHOICES = re.compile(r"[A-J](?:[ ,]*[A-J])+")
 _WORD3 = re.compile(r"[A-Za-z]{3,}")
 
 
@@ -513,6 +517,8 @@ def _parse(s: str, depth: int) -> Ans:
         return Ans("interval", _sympy().Interval(-_sympy().oo, _sympy().oo))
     if m := _CHOICE.fullmatch(s):
         return Ans("choice", m[1])
+    if _CHOICES.fullmatch(s):  # multi-answer labels: "ACD", "A B D", "A, C"
+        return Ans("choice", "".join(sorted(set(re.findall(r"[A-J]", s)))))
     if (number := parse_number(s)) is not None:
         return Ans("num", number[0], number[1])
     if _TEXTY.fullmatch(s) and (_WORD3.search(s) or low == "no") and low not in _FUNC_WORDS:
@@ -520,6 +526,11 @@ def _parse(s: str, depth: int) -> Ans:
         if words is not None:
             return Ans("num", words)
         return Ans("text", " ".join(low.replace("-", " ").split()))
+    if depth == 0 and s.startswith("(1)") and "(2)" in s:
+        # "(1). -1/2 ; (2). ln 2": numbered parts, in order
+        items = [p.strip(" ;,.") for p in _NUMBERED_PARTS.split(s) if p.strip(" ;,.")]
+        if len(items) >= 2:
+            return Ans("bracket", tuple(_parse(p, depth + 1) for p in items), brackets="#")
     if "\\pm" in s or "\\mp" in s:
         return _expand_pm(s, depth)
     if s.startswith("\\begin{"):
@@ -530,6 +541,11 @@ def _parse(s: str, depth: int) -> Ans:
     halves = split_top(s, (":",))
     if len(halves) == 2 and halves[1] and (_REL.search(halves[0]) or _WORD3.search(halves[0])):
         return _parse(halves[1], depth + 1)  # "-1 < x <= 1 : (-1, 1]", "No solution : ∅"
+    conj = split_top(s, (" and ",))
+    if len(conj) > 1 and all(_REL.search(c) and "=" not in _REL.findall(c) for c in conj):
+        sp = _sympy()
+        sets = [as_interval(_parse(c, depth + 1)) for c in conj]
+        return Ans("rel", sp.Intersection(*sets))
     parts = split_top(s, (";", "\\cup", " or ", " and ", ","))
     if len(parts) > 1:
         pieces = split_top(s, ("\\cup",))
@@ -552,7 +568,12 @@ def _parse(s: str, depth: int) -> Ans:
 
 
 _FUNC_WORDS = set(_FUNCS) | set(_CONSTS)
-_UNEVALUATED = re.compile(r"\\(?:cdots|ldots|dots|bigcup|sum|prod|perp|mid|int)(?![a-zA-Z])|\\\|")
+_UNEVALUATED = re.compile(
+    r"\\(?:cdots|ldots|dots|bigcup|sum|prod|perp|mid|int|forall|exists|wedge|vee|neg|lnot|"
+    r"subset|subseteq|subsetneq|supset|supseteq|in|notin|Rightarrow|Leftrightarrow|therefore)"
+    r"(?![a-zA-Z])|\\\|"
+)
+_NUMBERED_PARTS = re.compile(r"\(\d\)\s*\.?\s*")
 _WORDY = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{2,}|[A-Za-z]\.|[<>@]")
 
 
@@ -595,6 +616,8 @@ def _from_sympy(value: Any) -> Ans:
     if not isinstance(value, sp.Expr):
         raise ParseFailure(f"unsupported answer type {type(value).__name__}")
     value = _exactify(sp, value)
+    if not value.is_Atom and not value.free_symbols:
+        value = value.doit()  # 3**100 + 1, 1/factorial(100): exact (sizes capped before)
     if value.is_Rational:
         return Ans("num", Fraction(int(value.p), int(value.q)))
     return Ans("expr", value)
@@ -722,10 +745,13 @@ def _parse_relation(s: str, depth: int) -> Ans:
     names = [o[2] for o in ops]
     if names == ["="]:
         lhs_text, rhs_text = parts
-        lhs = _parse(lhs_text, depth + 1) if lhs_text else None
         rhs = _parse(rhs_text, depth + 1) if rhs_text else None
-        if lhs is None or rhs is None:
+        if not lhs_text or rhs is None:
             raise ParseFailure("equation with an empty side")
+        try:
+            lhs = _parse(lhs_text, depth + 1)
+        except ParseFailure:  # "|M| = 6", "P(X_n = 4) = 5/8": a name for the value
+            return Ans("assign", rhs, var=lhs_text)
         if lhs.kind == "expr" and isinstance(lhs.value, sp.Symbol) and rhs.kind != "expr":
             return Ans("assign", rhs, var=str(lhs.value))
         if lhs.kind == "expr" and isinstance(lhs.value, (sp.Symbol, sp.Function)) and (
@@ -741,13 +767,38 @@ def _parse_relation(s: str, depth: int) -> Ans:
     return Ans("rel", _relation_set(parts, names), var=None)
 
 
+def _is_variable(p: str) -> bool:
+    return bool(re.fullmatch(r"[a-zA-Z]|\\[a-zA-Z]+", p)) and p not in ("\\pi", "\\infty", "e")
+
+
+def _solve_relation(parts: list[str], op: str) -> Any:
+    """'2x > 6' -> (3, oo): one variable, solved over the reals (bounded by the worker)."""
+    sp = _sympy()
+    lhs, rhs = (to_sympy(_parse(p, 1)) for p in parts)
+    free = (lhs - rhs).free_symbols
+    if len(free) != 1:
+        raise ParseFailure("relation without exactly one variable")
+    (x,) = free
+    x_real = sp.Symbol(str(x), real=True)
+    lhs, rhs = lhs.xreplace({x: x_real}), rhs.xreplace({x: x_real})
+    build = {"<": sp.Lt, "<=": sp.Le, ">": sp.Gt, ">=": sp.Ge, "!=": sp.Ne}.get(op)
+    if build is None:
+        raise ParseFailure(f"unsupported relation {op}")
+    try:
+        return sp.solve_univariate_inequality(build(lhs, rhs), x_real, relational=False)
+    except (NotImplementedError, ValueError, TypeError) as exc:
+        raise ParseFailure(f"cannot solve the relation: {type(exc).__name__}") from exc
+
+
 def _relation_set(parts: list[str], names: list[str]) -> Any:
     """'1 < x <= 2', 'x > 3', '3 < x', 'x != 1' -> the SymPy set of the one variable."""
     sp = _sympy()
     values = []
     var_index = None
+    if len(parts) == 2 and not any(_is_variable(p) for p in parts):
+        return _solve_relation(parts, names[0])
     for i, p in enumerate(parts):
-        if re.fullmatch(r"[a-zA-Z]|\\[a-zA-Z]+", p) and p not in ("\\pi", "\\infty", "e"):
+        if _is_variable(p):
             if var_index is not None:
                 raise ParseFailure("relation with two variables")
             var_index = i
