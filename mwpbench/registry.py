@@ -13,10 +13,28 @@ from typing import Any
 from mwpbench.errors import UnknownNameError
 
 # dataset adapter name -> "module:attr" (filled in by mwpbench/datasets)
-ADAPTERS: dict[str, str] = {}
+ADAPTERS: dict[str, str] = {
+    "gsm8k": "mwpbench.datasets.gsm8k:ADAPTER",
+    "math": "mwpbench.datasets.math:ADAPTER",
+    "college_math": "mwpbench.datasets.college_math:ADAPTER",
+    "tal_scq": "mwpbench.datasets.tal_scq:ADAPTER",
+    "math23k": "mwpbench.datasets.math23k:ADAPTER",
+    "ape210k": "mwpbench.datasets.ape210k:ADAPTER",
+    "gaokaobench_math": "mwpbench.datasets.gaokaobench_math:ADAPTER",
+    "agieval_gaokao_math": "mwpbench.datasets.agieval:GAOKAO_MATH",
+    "agieval_sat_math": "mwpbench.datasets.agieval:SAT_MATH",
+    "agieval_math": "mwpbench.datasets.agieval:MATH",
+    "fresh_gaokao_math_2023": "mwpbench.datasets.fresh_gaokao_math_2023:ADAPTER",
+}
 
 # backend name -> "module:Class" (filled in by mwpbench/backends)
-BACKENDS: dict[str, str] = {}
+BACKENDS: dict[str, str] = {
+    "vllm": "mwpbench.backends.vllm:VLLMBackend",
+    "openai": "mwpbench.backends.openai_compat:OpenAIBackend",
+    "hf": "mwpbench.backends.hf:HFBackend",
+    "replay": "mwpbench.backends.replay:ReplayBackend",
+    "mock": "mwpbench.backends.mock:MockBackend",
+}
 
 # grader name -> "module:function(completion, gold, **options) -> Verdict"
 GRADERS: dict[str, str] = {
