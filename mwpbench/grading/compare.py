@@ -127,8 +127,8 @@ def equal(p: Ans, g: Ans) -> tuple[bool, str]:
         return same, "text"
     if g.kind == "list" and len(g.value) == 1:
         return equal(p, g.value[0])
-    if p.kind == "list" and len(p.value) == 1:
-        return equal(p.value[0], g)
+    if p.kind == "list" and (len(p.value) == 1 or (g.kind != "list" and _unique_count(p.value) == 1)):
+        return equal(p.value[0], g)  # "x+11 or 11+x" is one answer written twice, not a hedge
     interval_kinds = ("interval", "rel")
     if p.kind in interval_kinds or g.kind in interval_kinds:
         return _interval_equal(p, g), "interval"

@@ -22,9 +22,11 @@ MAX_SPAN = 400  # longest answer taken from an "answer is" phrase
 
 _BOXED = re.compile(r"\\(?:boxed|fbox)(?![a-zA-Z])")
 _FINAL = re.compile(r"final\s+answer\s*(?:is|:|=|is\s*:)", re.IGNORECASE)
+# "answer:" commits only at the start of a line ("We may check our answer: ..." does not)
 _ANSWER = re.compile(
-    r"(?:\banswer\s*(?:is|:|=|is\s*:)|\bsolution\s+is\s*:?|答案\s*(?:是|为|：|:)|答\s*[：:])",
-    re.IGNORECASE,
+    r"(?:\banswer\s*(?:is|=|is\s*:)|^[ \t*#>-]*(?:the\s+|final\s+)?answer\s*:|"
+    r"\bsolution\s+is\s*:?|答案\s*(?:是|为|：|:)|答\s*[：:])",
+    re.IGNORECASE | re.MULTILINE,
 )
 _HASH = re.compile(r"####\s*([^\n]*)")
 _NUMBER = re.compile(
@@ -44,6 +46,16 @@ _CONNECTIVE = re.compile(
 _UNIT_TAIL = re.compile(
     r"^(?!(?:and|or|but|which|because|since|so|as|if|is|for|to|in|of|that|the)\b)"
     r"[A-Za-z%°]+(?: [A-Za-z]+)?$"
+)
+_CHOICE_STATEMENT = re.compile(
+    r"\b(?:choice|option)\s*[$(]*\s*(?:\\(?:mathrm|mathbf|textbf|text)\s*\{)?\s*([A-J])\s*\}?[$)]*"
+    r"\s+is\s+(?:the\s+)?"
+    r"(?:correct|right|best|answer)\b",
+    re.IGNORECASE,
+)
+# 故选 D / 故选: $\mathrm{C}$ / 答案选B: the Chinese "so the choice is"
+_CHOICE_STATEMENT_ZH = re.compile(
+    r"(?:故选|应选|答案选|所以选|因此选|选)\s*[:：]?\s*\$?\s*(?:\\(?:mathrm|mathbf|text)\s*\{)?\s*([A-J])(?![A-Za-z])"
 )
 _CHOICE_LETTER = re.compile(r"^\(?([A-Za-z])\)?[.:]?$")
 _CHOICE_IN_TEXT = re.compile(
@@ -99,6 +111,13 @@ def _last_boxed_group(text: str) -> tuple[int, str] | None:
         group.insert(0, prev)
     contents = [c for _, _, c in group]
     return group[0][0], ", ".join(contents) if len(contents) > 1 else contents[0]
+
+
+def boxed_answer(text: str) -> str | None:
+    """The answer of the last \\boxed{} group (adjacent boxes joined by "and"/"or"/commas
+    form one list: "$\\boxed{3}$ or $\\boxed{\\frac25}$" -> "3, \\frac25"), or None."""
+    group = _last_boxed_group(text)
+    return group[1] if group is not None else None
 
 
 def _phrase_span(text: str, pos: int) -> str | None:
@@ -173,6 +192,9 @@ def extract(
     if not text.strip():
         return Extraction(None, "none")
     candidates: list[tuple[int, str, str]] = []
+    if choices:  # "Choice D is correct." commits, wherever it stands
+        for pattern in (_CHOICE_STATEMENT, _CHOICE_STATEMENT_ZH):
+            candidates.extend((m.start(), "choice", m.group(1).upper()) for m in pattern.finditer(text))
     boxed = _last_boxed_group(text)
     if boxed is not None:
         candidates.append((boxed[0], "boxed", boxed[1]))

@@ -36,7 +36,7 @@ _units("area", "16129/25000000", "in^2", "square inches", "sq in")
 _units("area", "145161/1562500", "ft^2", "square feet", "sq ft")
 _units("area", 10000, "hectare", "hectares", "ha")
 _units("volume", "1/1000000", "cm^3", "cm3", "cubic centimeters", "ml", "milliliter", "milliliters")
-_units("volume", "1/1000", "l", "liter", "liters", "litre", "litres", "dm^3")
+_units("volume", "1/1000", "l", "ℓ", "liter", "liters", "litre", "litres", "dm^3")
 _units("volume", 1, "m^3", "m3", "cubic meters")
 _units("mass", "1/1000", "mg", "milligram", "milligrams")
 _units("mass", 1, "g", "gram", "grams")
@@ -64,14 +64,15 @@ _DROP = re.compile(
     r"(?![a-zA-Z])"
 )
 _TEXT_CMD = re.compile(r"\\(?:text|textbf|textit|textrm|mathrm|mathbf|mathit|mbox|operatorname|textnormal)\s*\{")
-_DEG = re.compile(r"\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|\\circ|°|\\degree")
+_DEG = re.compile(r"\^\s*\{\s*\\circ\s*\}|\^\s*\{\s*\}\s*\\circ|\^\s*\\circ|\\circ|°|\\degree")
 _TRIG_DEG = re.compile(r"\\(?:sin|cos|tan|cot|sec|csc)(?![a-zA-Z]).*?(?:\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|°)")
 _TRIG_DEG_VALUE = re.compile(r"(\d+(?:\.\d+)?)\s*(?:\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|°)")
 _PERCENT = re.compile(r"\\%|%|％")
 _DOLLAR_SIGN = re.compile(r"\\\$")
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 _LATEX_THOUSANDS = re.compile(r"(?<=\d)\{,\}(?=\d{3})|(?<=\d)\\,(?=\d{3})")
-_QUAD = re.compile(r"\\q?quad(?![a-zA-Z])")
+_QUAD = re.compile(r"\\(?:q?quad|space|enspace)(?![a-zA-Z])")
+_FONT = re.compile(r"\\(?:rm|bf|it|sf|tt)(?![a-zA-Z])")
 _APPROX = re.compile(r"^\s*(?:\\approx|\\sim|≈)\s*")
 _UNIT_GROUP = r"\\(?:mathrm|text|textrm|mbox)\s*\{[^{}]*\}(?:\s*\^\s*\{?\s*[23]\s*\}?)?"
 _LATEX_UNIT = re.compile(
@@ -81,10 +82,13 @@ _LATEX_UNIT = re.compile(
 _SQRT_SHORT = re.compile(r"\\sqrt\s*(\d|[a-zA-Z](?![a-zA-Z]))")
 _FRAC_SHORT = re.compile(r"\\frac\s*(\d|[a-zA-Z](?![a-zA-Z]))\s*(\d|[a-zA-Z](?![a-zA-Z]))")
 _BRACED_THOUSANDS = re.compile(r"(?<=\{)\d{1,3}(?:,\d{3})+(?=\})")
+_DANGLING = re.compile(r"\s+(?:or|and)$")
 _TRAILING_PUNCT = re.compile(r"[\s.;:,。．，]+$")
 _WORD_UNIT = re.compile(
-    r"^(?P<num>.*?[\d}).\w])\s*(?P<unit>(?:square |sq |cubic )?[a-zA-Z\u5143]+(?:\^\{?[23]\}?|[23])?(?:/[a-zA-Z]+)?)$"
+    r"^(?P<num>.*?[\d}).\w])\s*(?P<unit>(?:square |sq |cubic )?[a-zA-Zℓ]+(?:\^\{?[23]\}?|[23])?(?:/[a-zA-Z]+)?"
+    r"|[\u4e00-\u9fff]{1,3})$"
 )
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 _ENVELOPE = (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]"))
 
 
@@ -199,6 +203,8 @@ def normalize(text: str) -> Normalized:
     s = s.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac").replace("\\cfrac", "\\frac")
     s = _DROP.sub("", s)
     s = _QUAD.sub(" ", s)
+    s = _FONT.sub(" ", s)
+    s = s.replace("\\&", " and ").replace("或", " or ").replace("和", " and ")
     s = _APPROX.sub("", s)
     latex_unit = None
     if (m := _LATEX_UNIT.match(s)) is not None:
@@ -234,16 +240,28 @@ def normalize(text: str) -> Normalized:
     s = s.replace("$", "")
     s = " ".join(s.split())
     s = _TRAILING_PUNCT.sub("", s)
-    s = s.strip()
+    s = _DANGLING.sub("", s).strip()  # "3 或" -> "3 or" -> "3"
     if unit is None and latex_unit is not None:
         unit = latex_unit.replace(" ", "")
     if unit is None and s and len(s) < 200:
         s, unit = _peel_word_unit(s)
     if _THOUSANDS.match(s):
         s = s.replace(",", "")
+    if (m := _REPEATING.fullmatch(s)) is not None:  # 0.\overline{4} = 4/9, 0.1\overline{6} = 1/6
+        s = _repeating_fraction(m)
     while len(s) > 2 and s[0] == "{" and s[-1] == "}" and (g := unwrap_braced(s, 0)) and g[1] == len(s):
         s = g[0].strip()  # a redundant brace group: {5} is 5
     return Normalized(text=s, unit=unit, raw=raw)
+
+
+_REPEATING = re.compile(r"([+-]?)(\d*)\.(\d*)\\overline\s*\{?\s*(\d+)\s*\}?")
+
+
+def _repeating_fraction(m: re.Match[str]) -> str:
+    sign, whole, fixed, period = m.group(1), m.group(2) or "0", m.group(3), m.group(4)
+    value = Fraction(int(whole)) + Fraction(int(fixed or "0"), 10 ** len(fixed))
+    value += Fraction(int(period), (10 ** len(period) - 1) * 10 ** len(fixed))
+    return f"{sign}{value.numerator}/{value.denominator}"
 
 
 def _peel_word_unit(s: str) -> tuple[str, str | None]:
@@ -256,8 +274,11 @@ def _peel_word_unit(s: str) -> tuple[str, str | None]:
     if not re.fullmatch(r"[+-]?[\d.,/{}\\a-z]*\d[\d.,/{}\\a-z]*", num) or re.search(r"[a-z]", num.replace("\\frac", "")):
         # the number part holds letters (an expression such as 2x): keep as is
         return s, None
+    num = num.rstrip(".") if num.count(".") > 1 else num  # "4.4. dollars"
     if low in UNITS or low.rstrip("s") in UNITS:
         return num, low if low in UNITS else low.rstrip("s")
+    if _CJK.match(low):  # a Chinese counting word or unit: "12 种", "3 个", "18 名", "5 元"
+        return num, low
     if len(low) >= 3 and low.isalpha():  # a counted noun: "12 apples", "3 students"
         return num, low
     return s, None

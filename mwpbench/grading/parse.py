@@ -423,19 +423,16 @@ _CHOICES = re.compile(r"[A-J](?:[ ,]*[A-J])+")
 _WORD3 = re.compile(r"[A-Za-z]{3,}")
 
 
-def _scan_top(s: str, i: int = 0) -> list[int]:
-    """Depth (bracket nesting, any bracket type, \\{ \\} counted) before each character."""
+def _scan_top(s: str) -> list[int]:
+    """Bracket depth (any bracket type; \\{ \\} count as braces) before each character."""
     depths = []
     depth = 0
-    for j, c in enumerate(s):
-        if c in _OPEN and not (j > 0 and s[j - 1] == "\\" and c != "{" and False):
-            depths.append(depth)
-            depth += 1
-        elif c in _CLOSE:
+    for c in s:
+        if c in _CLOSE:
             depth -= 1
-            depths.append(depth)
-        else:
-            depths.append(depth)
+        depths.append(depth)
+        if c in _OPEN:
+            depth += 1
     return depths
 
 
@@ -570,8 +567,9 @@ def _parse(s: str, depth: int) -> Ans:
 _FUNC_WORDS = set(_FUNCS) | set(_CONSTS)
 _UNEVALUATED = re.compile(
     r"\\(?:cdots|ldots|dots|bigcup|sum|prod|perp|mid|int|forall|exists|wedge|vee|neg|lnot|"
-    r"subset|subseteq|subsetneq|supset|supseteq|in|notin|Rightarrow|Leftrightarrow|therefore)"
-    r"(?![a-zA-Z])|\\\|"
+    r"subset|subseteq|subsetneq|supset|supseteq|in|notin|Rightarrow|Leftrightarrow|therefore|"
+    r"textcircled|div|times)(?![a-zA-Z])|\\\||[A-Z]\s*\\(?:cup|cap)|\)_\{?\d|"
+    r"[\u4e00-\u9fff\u3001○]|^[\s,;+\-=*/]+$"
 )
 _NUMBERED_PARTS = re.compile(r"\(\d\)\s*\.?\s*")
 _WORDY = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{2,}|[A-Za-z]\.|[<>@]")

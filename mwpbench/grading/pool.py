@@ -38,7 +38,10 @@ Design:
 Threads: `call` and `imap` take workers from the pool (FIFO when all are busy) and drive
 them in the calling thread; there is no background thread. A running `imap` hands its
 workers to waiting `call`s a few items at a time. A call made from inside an `imap` loop
-of the same pool gets an extra worker instead of deadlocking.
+of the same pool gets an extra worker instead of deadlocking. With `burst=N`, a `call`
+that finds every worker busy starts a temporary worker (up to N at once, discarded after
+its item), so its clock starts at once; `shared_pool()` uses this for `grade()` calls
+from many threads.
 
 Caveat: limits are enforced while the stream runs. An `imap` iterator suspended by its
 consumer enforces nothing until resumed (overdue items are then killed and reported as
@@ -283,9 +286,13 @@ class WorkerPool:
         max_tasks_per_worker: int = 1000,
         preload: Sequence[str] = ("mwpbench.grading.compare",),
         memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
+        burst: int = 0,
     ) -> None:
         if not isinstance(jobs, int) or jobs < 1:
             raise ConfigError(f"jobs must be a positive integer, got {jobs!r}")
+        if not isinstance(burst, int) or burst < 0:
+            raise ConfigError(f"burst must be a non-negative integer, got {burst!r}")
+        self._burst = burst
         if not isinstance(max_tasks_per_worker, int) or max_tasks_per_worker < 1:
             raise ConfigError(
                 f"max_tasks_per_worker must be a positive integer, got {max_tasks_per_worker!r}"
@@ -428,6 +435,11 @@ class WorkerPool:
                         break
                     if not block:
                         return None
+                    if self._free > -self._burst and not self._idle:
+                        # every worker is busy: a temporary one keeps this call's clock
+                        # honest (limit + about a second, however many threads call)
+                        extra = True
+                        break
                     if any(w.holder == me for w in self._workers if w not in self._idle):
                         # this thread holds workers in a suspended imap (a call from inside
                         # its loop): waiting would deadlock, so start one more worker
@@ -904,14 +916,19 @@ def _close_shared() -> None:
         pool.close()
 
 
+SHARED_BURST = 14
+"""Temporary extra workers the shared pool may start while all its workers are busy."""
+
+
 def shared_pool() -> WorkerPool:
-    """The process-wide pool for single `grade()` calls (created on first use, at most 2
-    workers, closed at interpreter exit, re-created in a child after `os.fork`)."""
+    """The process-wide pool for single `grade()` calls (created on first use, 2 kept
+    workers plus up to SHARED_BURST temporary ones when many threads call at once, closed at
+    interpreter exit, re-created in a child after `os.fork`)."""
     global _shared
     pool = _shared
     if pool is not None and not pool.closed:
         return pool
     with _shared_lock:
         if _shared is None or _shared.closed:
-            _shared = WorkerPool(jobs=min(2, os.cpu_count() or 1))
+            _shared = WorkerPool(jobs=min(2, os.cpu_count() or 1), burst=SHARED_BURST)
         return _shared

@@ -150,6 +150,37 @@ def test_calls_from_eight_threads(pool):
     assert total < 2 * 1.0 + 1.4 + 2 * SLACK
 
 
+def test_burst_gives_every_concurrent_call_its_own_clock():
+    """jobs=1, burst=5: six threads each hit a 1 s timeout, all within limit + slack (not
+    one after the other), and the temporary workers are gone afterwards."""
+    with WorkerPool(1, burst=5, preload=()) as burst_pool:
+
+        def run(_: int) -> tuple[Outcome, float]:
+            start = time.monotonic()
+            return burst_pool.call(st.spin, (), 1.0), time.monotonic() - start
+
+        with ThreadPoolExecutor(6) as ex:
+            results = list(ex.map(run, range(6)))
+        for out, elapsed in results:
+            assert out.status == "timeout"
+            assert elapsed < 1.0 + 1.0 + SLACK
+        assert burst_pool.call(st.echo, ("after",), 5) == Outcome("ok", "after")
+        assert len(burst_pool._workers) <= 1  # temporary workers were discarded
+
+
+def test_without_burst_concurrent_calls_wait_their_turn():
+    with WorkerPool(1, preload=()) as serial_pool:
+
+        def run(_: int) -> float:
+            start = time.monotonic()
+            serial_pool.call(st.sleep, (0.5,), 5)
+            return time.monotonic() - start
+
+        with ThreadPoolExecutor(3) as ex:
+            waits = sorted(ex.map(run, range(3)))
+        assert waits[-1] >= 1.4  # the third call waited for two others
+
+
 def test_a_long_imap_lets_a_waiting_call_through():
     with WorkerPool(1, preload=PRELOAD) as p:
         done = {}
