@@ -26,6 +26,11 @@ _PUBLIC = {
     "SamplingParams": "mwpbench.types:SamplingParams",
     "SampleRecord": "mwpbench.types:SampleRecord",
     "MwpbenchError": "mwpbench.errors:MwpbenchError",
+    "evaluate": "mwpbench.runner:evaluate",
+    "load_run": "mwpbench.results:load_run",
+    "regrade": "mwpbench.results:regrade",
+    "RunResult": "mwpbench.results:RunResult",
+    "build_leaderboard": "mwpbench.leaderboard:build_leaderboard",
 }
 
 __all__ = sorted(_PUBLIC) + ["__version__"]
@@ -34,6 +39,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from mwpbench.datasets import list_tasks, load_task
     from mwpbench.errors import MwpbenchError
     from mwpbench.grading import grade, grade_many, is_equivalent
+    from mwpbench.results import RunResult, load_run, regrade
+    from mwpbench.runner import evaluate
     from mwpbench.types import (
         Completion,
         Generation,

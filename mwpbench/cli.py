@@ -175,6 +175,264 @@ def check_data_cmd(tasks: tuple[str, ...], source: str, data_file: tuple[str, ..
 # --- backend commands (mwpbench/backends) ------------------------------------------------
 
 
+@cli.command("prompts")
+@click.argument("name", required=False)
+@click.option("--question", help="Render NAME (a prompt name or .jinja path) for this question.")
+def prompts_cmd(name: str | None, question: str | None) -> None:
+    """List prompt templates (name, kind, hash), or show/render one."""
+    from mwpbench.prompts import describe_prompts, load_prompt
+    from mwpbench.types import Problem
+
+    if name is None:
+        for info in describe_prompts():
+            click.echo(f"{info['name']:20} {info['kind']:5} {info['hash'][:12]}  "
+                       f"{info['description']}")
+        return
+    prompt = load_prompt(name)
+    click.echo(f"# {prompt.name}  kind={'chat' if prompt.is_chat else 'text'}  "
+               f"sha256={prompt.hash}")
+    click.echo(f"# stop: {list(prompt.stop)}")
+    if question is None:
+        click.echo(prompt.source)
+        return
+    rendered = prompt.render(Problem(id="cli/0", task="cli", subset="cli", question=question,
+                                     answer=""))
+    if isinstance(rendered, str):
+        click.echo(rendered)
+    else:
+        for message in rendered:
+            click.echo(f"<|{message['role']}|>\n{message['content']}")
+
+
+# --- run commands (mwpbench/runner) ------------------------------------------------------
+
+
+def _backend_args(values: tuple[str, ...]) -> dict[str, object]:
+    """`--backend-arg KEY=VALUE` (repeatable); VALUE is read as YAML (numbers, true, lists)."""
+    import yaml
+
+    out: dict[str, object] = {}
+    for value in values:
+        key, sep, raw = value.partition("=")
+        if not sep or not key.strip():
+            raise click.UsageError(f"--backend-arg wants KEY=VALUE, got {value!r}")
+        try:
+            out[key.strip()] = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError:
+            out[key.strip()] = raw
+    return out
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, turned into an interrupt so that the run saves its partial work."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise _Terminated()
+
+
+def _with_sigterm(fn):  # type: ignore[no-untyped-def]
+    """Run fn() with SIGTERM raising an interrupt (the runner keeps partial work)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return fn()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return fn()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _quiet_libraries() -> None:
+    """--quiet: no Hugging Face download/loading bars either (read when they are imported)."""
+    import os
+
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+
+
+def _print_run(result, *, subsets: bool = False) -> None:  # type: ignore[no-untyped-def]
+    from mwpbench.report import metrics_table, run_summary
+
+    click.echo(run_summary(result.run, str(result.path)))
+    click.echo("")
+    click.echo(metrics_table(result.run, subsets=subsets))
+
+
+@cli.command("eval")
+@click.option("--model", required=True, help="HF model id or local folder (or a name for replay/mock).")
+@click.option("--backend", type=click.Choice(["vllm", "openai", "hf", "replay", "mock"]),
+              default=None, help="[default: vllm with CUDA and vllm installed, else hf; replay "
+              "with --predictions]")
+@click.option("--tasks", default=None, metavar="SUITE|NAME,...",
+              help="A suite (mwpbench, mwpbench-icml) or task names [default: mwpbench].")
+@_SOURCE
+@_DATA_FILE
+@click.option("--prompt", default=None, metavar="NAME|PATH", help="Prompt template [default: alpaca].")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="First N problems per task.")
+@click.option("--official", is_flag=True,
+              help="Paper mode: alpaca, official stop strings, greedy, 2048 tokens, first 2000 "
+              "items per data_topic, official grader as the headline (strict kept beside it).")
+@click.option("--n", "n", type=click.IntRange(min=1), default=None, help="Samples per problem [1].")
+@click.option("--temperature", type=click.FloatRange(min=0), default=None, help="[0: greedy]")
+@click.option("--top-p", type=click.FloatRange(min=0, max=1, min_open=True), default=None, help="[1.0]")
+@click.option("--max-tokens", type=click.IntRange(min=1), default=None, help="[2048]")
+@click.option("--seed", type=int, default=0, show_default=True, help="Base sampling seed.")
+@click.option("--tp", type=click.IntRange(min=1), default=None, help="vLLM tensor parallel size.")
+@click.option("--base-url", multiple=True, help="OpenAI-compatible endpoint (repeatable: balanced).")
+@click.option("--predictions", multiple=True, type=click.Path(dir_okay=False),
+              help="Replay: JSONL with id and completion (repeatable).")
+@click.option("--backend-arg", multiple=True, metavar="KEY=VALUE",
+              help="Any other backend option, e.g. batch_size=16 (repeatable).")
+@click.option("--num-shards", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--shard-index", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--output", type=click.Path(file_okay=False), default="results", show_default=True,
+              help="Folder that receives the run directory.")
+@click.option("--run-id", default=None, help="Run directory name [default: date-time-model-hash].")
+@click.option("--resume", is_flag=True,
+              help="Continue the latest run with the same options: nothing stored is generated again.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Grading worker processes [default: all cores].")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=5.0, show_default=True,
+              help="Grading limit per item, in seconds.")
+@click.option("--subsets", is_flag=True, help="Also print the subsets (MATH subjects, ...).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+def eval_cmd(model: str, backend: str | None, tasks: str | None, source: str,
+             data_file: tuple[str, ...], prompt: str | None, limit: int | None, official: bool,
+             n: int | None, temperature: float | None, top_p: float | None,
+             max_tokens: int | None, seed: int, tp: int | None, base_url: tuple[str, ...],
+             predictions: tuple[str, ...], backend_arg: tuple[str, ...], num_shards: int,
+             shard_index: int, output: str, run_id: str | None, resume: bool,
+             jobs: int | None, timeout: float, subsets: bool, quiet: bool) -> None:  # fmt: skip
+    """Evaluate a model: generate, grade (strict and official), write results/<run-id>/."""
+    from mwpbench.runner import evaluate
+
+    if quiet:
+        _quiet_libraries()
+    options = _backend_args(backend_arg)
+    if tp is not None:
+        options["tensor_parallel_size"] = tp
+    if base_url:
+        options["base_url"] = list(base_url)
+    if predictions:
+        options["path"] = list(predictions)
+    result = _with_sigterm(lambda: evaluate(
+        model, backend=backend, backend_options=options, tasks=tasks, source=source,
+        data_files=_data_files(data_file), prompt=prompt, limit=limit, official=official,
+        n=n, temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed,
+        num_shards=num_shards, shard_index=shard_index, output=output, run_id=run_id,
+        resume=resume, jobs=jobs, timeout=timeout, progress=not quiet,
+    ))  # fmt: skip
+    _print_run(result, subsets=subsets)
+
+
+@cli.command("regrade")
+@click.argument("run", type=click.Path(exists=True, file_okay=False))
+@click.option("--grader", type=click.Choice(["all", "strict", "official"]), default="all",
+              show_default=True, help="Which stored verdicts to recompute.")
+@click.option("--headline", type=click.Choice(["strict", "official"]), default=None,
+              help="Switch the run's headline grader.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None)
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=None,
+              help="Grading limit per item [default: the run's].")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def regrade_cmd(run: str, grader: str, headline: str | None, jobs: int | None,
+                timeout: float | None, quiet: bool) -> None:  # fmt: skip
+    """Grade RUN again from its stored completions (no model needed)."""
+    from mwpbench.results import regrade
+
+    result = _with_sigterm(lambda: regrade(run, grader=grader, headline=headline, jobs=jobs,
+                                           timeout=timeout, progress=not quiet))  # fmt: skip
+    _print_run(result)
+
+
+@cli.command("compare")
+@click.argument("run_a", type=click.Path(exists=True, file_okay=False))
+@click.argument("run_b", type=click.Path(exists=True, file_okay=False))
+@click.option("--grader", type=click.Choice(["strict", "official"]), default=None,
+              help="[default: RUN_A's headline grader]")
+@click.option("--flips", type=click.IntRange(min=0), default=10, show_default=True,
+              help="Flipped problems listed per dataset.")
+@click.option("--markdown", is_flag=True, help="Markdown table.")
+def compare_cmd(run_a: str, run_b: str, grader: str | None, flips: int, markdown: bool) -> None:
+    """Per-dataset deltas of RUN_B against RUN_A, exact McNemar p-values, flipped problems."""
+    from mwpbench.report import comparison_table
+    from mwpbench.results import compare_runs
+
+    click.echo(comparison_table(compare_runs(run_a, run_b, grader=grader), markdown=markdown,
+                                flips=flips))  # fmt: skip
+
+
+@cli.command("show")
+@click.argument("run", type=click.Path(exists=True, file_okay=False))
+@click.option("--subsets", is_flag=True, help="Also print the subsets.")
+@click.option("--markdown", is_flag=True, help="Markdown table.")
+def show_cmd(run: str, subsets: bool, markdown: bool) -> None:
+    """Print what RUN was and its metrics table."""
+    from mwpbench.report import metrics_table, run_summary
+    from mwpbench.results import load_run
+
+    result = load_run(run)
+    click.echo(run_summary(result.run, str(result.path)))
+    click.echo("")
+    click.echo(metrics_table(result.run, subsets=subsets, markdown=markdown))
+
+
+@cli.command("merge")
+@click.argument("runs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
+@click.option("--output", type=click.Path(file_okay=False), default="results", show_default=True)
+@click.option("--run-id", default=None, help="[default: date-time-model-merged]")
+def merge_cmd(runs: tuple[str, ...], output: str, run_id: str | None) -> None:
+    """Join the shard runs RUNS (--num-shards/--shard-index) into one run directory."""
+    from mwpbench.results import merge_runs
+
+    _print_run(merge_runs(list(runs), output, run_id=run_id))
+
+
+@cli.command("demo")
+@click.option("--output", type=click.Path(file_okay=False), default="results", show_default=True)
+@click.option("--max-tokens", type=click.IntRange(min=1), default=48, show_default=True)
+@click.option("--site", type=click.Path(file_okay=False), default=None,
+              help="Leaderboard output folder [default: the leaderboard's own default].")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+def demo_cmd(output: str, max_tokens: int, site: str | None, quiet: bool) -> None:
+    """Offline smoke run: a tiny RANDOM model (built locally, no download) on the shipped
+    sample problems with the HF backend on CPU, then the table and the leaderboard page."""
+    from mwpbench.demo import build_site, run_demo
+
+    if quiet:
+        _quiet_libraries()
+    click.echo("mwpbench demo: building/using a tiny random smoke model (its answers are noise;"
+               " this checks the pipeline, not a model)", err=True)  # fmt: skip
+    result = _with_sigterm(lambda: run_demo(output=output, max_tokens=max_tokens,
+                                            progress=not quiet))  # fmt: skip
+    _print_run(result)
+    index = build_site(Path(output), Path(site) if site else None)
+    if index is None:
+        click.echo("\nleaderboard: skipped (mwpbench.leaderboard is not available)")
+    else:
+        click.echo(f"\nleaderboard: {index}")
+
+
+# --- leaderboard commands (mwpbench/leaderboard) ---
+
+
+@cli.command("leaderboard")
+@click.argument("results_dir", required=False, default="results",
+                type=click.Path(file_okay=False, path_type=Path))
+@click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Site folder [default: RESULTS_DIR/../leaderboard/site].")
+def leaderboard_cmd(results_dir: Path, out_dir: Path | None) -> None:
+    """Build the static HTML leaderboard of RESULTS_DIR [default: results]."""
+    from mwpbench.leaderboard import render_site
+
+    index, board = render_site(results_dir, out_dir)
+    click.echo(f"{len(board.runs)} run(s), {len(board.reported)} reported row(s) -> {index}")
+    for path, reason in board.skipped:
+        click.echo(f"skipped {path}: {reason}", err=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry: run the CLI, translate library errors into exit codes."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])

@@ -79,3 +79,9 @@ class GradingError(MwpbenchError):
 
 class RunError(MwpbenchError):
     """A run directory that cannot be written, read or resumed."""
+
+
+class RunInterrupted(RunError):
+    """Ctrl-C or SIGTERM during a run: partial work is kept, `--resume` continues it."""
+
+    exit_code = 130

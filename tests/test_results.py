@@ -1,0 +1,151 @@
+"""The run directory: atomic writes, partial lines, load_run, regrade, merge, compare."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+from pathlib import Path
+
+import pytest
+from _runs import GOLDEN_COMPLETIONS, ScriptedBackend, read_lines, write_release
+
+import mwpbench
+from mwpbench.errors import ConfigError, RunError
+from mwpbench.results import (
+    SampleWriter,
+    compare_runs,
+    merge_runs,
+    read_samples,
+    truncate_partial_line,
+    write_json,
+)
+
+approx = pytest.approx
+
+
+@pytest.fixture
+def release(tmp_path: Path) -> Path:
+    return write_release(tmp_path / "release.jsonl")
+
+
+def full_table():
+    table = dict(GOLDEN_COMPLETIONS)
+    table["gsm8k/mwpbench/gsm8k/3"] = ("The answer is 8.", "stop")
+    return table
+
+
+def evaluate(release, out, backend=None, **kw):
+    kw.setdefault("tasks", "gsm8k,math")
+    return mwpbench.evaluate("m", backend=backend or ScriptedBackend(full_table()),
+                             data_files=str(release), output=out, progress=False, jobs=1, **kw)  # fmt: skip
+
+
+def test_partial_last_line_is_cut_and_ignored(tmp_path):
+    path = tmp_path / "samples.jsonl"
+    path.write_text('{"key": "a", "x": 1}\n{"key": "b", "x": 2}\n{"key": "c", "x"')
+    assert [r["key"] for r in read_samples(path)] == ["a", "b"]
+    truncate_partial_line(path)
+    assert path.read_text() == '{"key": "a", "x": 1}\n{"key": "b", "x": 2}\n'
+    truncate_partial_line(path)  # a complete file is left alone
+    assert path.read_text().count("\n") == 2
+    path.write_text('{"key": "a"}\nnot json\n{"key": "b"}\n')
+    with pytest.raises(RunError, match=":2: not valid JSON"):
+        read_samples(path)
+
+
+def test_later_lines_replace_earlier_ones_with_the_same_key(tmp_path):
+    path = tmp_path / "samples.jsonl"
+    path.write_text('{"key": "a", "status": "error"}\n{"key": "a", "status": null}\n')
+    assert read_samples(path) == [{"key": "a", "status": None}]
+
+
+def test_atomic_rewrite_keeps_the_old_file_when_the_disk_is_full(tmp_path, monkeypatch):
+    path = tmp_path / "run.json"
+    write_json(path, {"v": 1})
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(RunError, match="disk full"):
+        write_json(path, {"v": 2})
+    assert json.loads(path.read_text()) == {"v": 1}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.json"]  # no temp file left
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_sample_writer_reports_a_real_enospc():
+    writer = SampleWriter(Path("/dev/full"))
+    with pytest.raises(RunError, match="disk full.*--resume"):
+        writer.write([{"key": "a", "completion": "x" * 10000}])
+    writer.close()  # the failed buffer is dropped quietly: write() reported it
+
+
+def test_load_run_and_to_pandas(release, tmp_path):
+    result = evaluate(release, tmp_path)
+    loaded = mwpbench.load_run(result.path)
+    assert isinstance(loaded, mwpbench.RunResult)
+    assert loaded.metrics == result.metrics and loaded.samples == result.samples
+    assert loaded.accuracy("math") == 0.5 and loaded.accuracy() == approx(4 / 7)
+    assert "micro=0.5714" in repr(loaded)
+    frame = loaded.to_pandas()
+    assert len(frame) == 7
+    assert list(frame.columns[:8]) == ["id", "task", "subset", "sample_index", "gold",
+                                       "extracted", "correct", "status"]  # fmt: skip
+    assert frame["correct"].sum() == 4 and frame["official_correct"].sum() == 5
+    assert frame.groupby("task")["correct"].mean()["math"] == 0.5
+    with pytest.raises(RunError, match="not a run directory"):
+        mwpbench.load_run(tmp_path)
+
+
+def test_regrade_restores_tampered_verdicts_without_a_model(release, tmp_path):
+    result = evaluate(release, tmp_path)
+    path = result.path / "samples.jsonl"
+    lines = read_lines(path)
+    for line in lines:
+        line.update(correct=False, status="incorrect", official_correct=False)
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    again = mwpbench.regrade(result.path)
+    assert again.samples == result.samples
+    assert again.metrics == result.metrics
+    run_json = json.loads((result.path / "run.json").read_text())
+    assert "regraded_at" in run_json and run_json["metrics"] == result.metrics
+    official_only = mwpbench.regrade(result.path, grader="official", headline="official")
+    assert official_only.headline == "official" and official_only.accuracy() == approx(5 / 7)
+    with pytest.raises(ConfigError):
+        mwpbench.regrade(result.path, grader="lenient")
+
+
+def test_merge_of_shards_equals_the_unsharded_run(release, tmp_path):
+    whole = evaluate(release, tmp_path / "whole")
+    shards = [evaluate(release, tmp_path / "shards", num_shards=2, shard_index=i) for i in (0, 1)]
+    assert sum(len(s.samples) for s in shards) == 7
+    assert {s["key"] for s in shards[0].samples}.isdisjoint(s["key"] for s in shards[1].samples)
+    assert shards[0].run["shard"] == {"num_shards": 2, "shard_index": 0}
+    merged = merge_runs([s.path for s in reversed(shards)], tmp_path / "merged", run_id="all")
+    assert merged.status == "complete" and merged.run["shard"] is None
+    assert (merged.path / "samples.jsonl").read_text() == (whole.path / "samples.jsonl").read_text()
+    assert merged.metrics == whole.metrics
+    assert [t["n"] for t in merged.run["tasks"]] == [3, 4]
+    partial = merge_runs([shards[0].path], tmp_path / "merged", run_id="half")
+    assert partial.status == "incomplete"
+    other = evaluate(release, tmp_path / "other", max_tokens=10)
+    with pytest.raises(ConfigError, match="different configuration"):
+        merge_runs([shards[0].path, other.path], tmp_path / "merged")
+
+
+def test_compare_runs(release, tmp_path):
+    a = evaluate(release, tmp_path / "a")
+    b = evaluate(release, tmp_path / "b", backend="mock")  # mock: every answer right
+    cmp = compare_runs(a.path, b.path)
+    math_ = cmp["datasets"]["math"]
+    # A: alg/1 and geo/2 right of 4; B: all 4 right -> 2 discordant pairs, p = 2 / 2^2 = 0.5
+    assert (math_["n"], math_["accuracy_a"], math_["accuracy_b"]) == (4, 0.5, 1.0)
+    assert (math_["a_only"], math_["b_only"], math_["p_value"]) == (0, 2, 0.5)
+    assert {f["id"] for f in math_["flipped"]} == {"math/mwpbench/MATH/alg/2",
+                                                   "math/mwpbench/MATH/geo/1"}  # fmt: skip
+    assert cmp["micro"]["delta"] == approx(3 / 7)
+    # gsm8k: only gsm8k/2 differs (wrong in A, right in B)
+    assert cmp["datasets"]["gsm8k"]["b_only"] == 1
+    assert cmp["run_a"] == a.run_id and cmp["grader"] == "strict"
