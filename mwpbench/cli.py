@@ -69,6 +69,7 @@ def grade_cmd(file: Path | None, pred: str | None, gold: str | None, grader: str
     from mwpbench.grading.batch import grade_file
 
     out = output or file.with_name(file.name.removesuffix(".jsonl") + ".verdicts.jsonl")
+    logging.getLogger("mwpbench.grading.batch").setLevel(logging.ERROR)  # listed below instead
     summary = grade_file(file, out, jobs=jobs, timeout=timeout)
     for number, reason in summary.skipped:
         click.echo(f"{file}:{number}: skipped: {reason}", err=True)

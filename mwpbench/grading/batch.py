@@ -60,6 +60,9 @@ def read_items(path: Path, summary: BatchSummary) -> Iterator[dict[str, Any]]:
             if not isinstance(record, dict):
                 summary.skipped.append((number, "not a JSON object"))
                 continue
+            gold = record.get("gold")
+            if isinstance(gold, (int, float)) and not isinstance(gold, bool):
+                record["gold"] = str(gold)  # {"gold": 18}: a number is its own answer text
             missing = [k for k in ("completion", "gold") if not isinstance(record.get(k), str)]
             if missing:
                 summary.skipped.append((number, f"missing or non-string field {missing[0]!r}"))
@@ -100,6 +103,10 @@ def grade_file(
         os.replace(tmp, dst)
     finally:
         tmp.unlink(missing_ok=True)
-    for number, reason in summary.skipped:
-        log.warning("%s:%d: skipped: %s", src, number, reason)
+    if summary.skipped:
+        number, reason = summary.skipped[0]
+        log.warning(
+            "%s: skipped %d malformed line(s), the first at line %d (%s); all are listed in "
+            "BatchSummary.skipped", src, len(summary.skipped), number, reason,
+        )  # fmt: skip
     return summary
