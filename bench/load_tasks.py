@@ -18,24 +18,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from mwpbench import config  # noqa: E402
-from mwpbench.datasets.files import verify  # noqa: E402
+from mwpbench.datasets.files import LOCAL_LAYOUT, verify  # noqa: E402
 from mwpbench.datasets.loader import list_tasks, load  # noqa: E402
 from mwpbench.datasets.tables import table  # noqa: E402
-
-# task -> (folder under --data-dir, native data_files relative to it, release file or None)
-LAYOUT = {
-    "gsm8k": ("gsm8k", ".", None),
-    "math": ("math", ".", None),
-    "college_math": ("college_math", "college_math_test.jsonl", "college_math_test.jsonl"),
-    "tal_scq": ("tal_scq", ".", None),
-    "math23k": ("math23k", ".", None),
-    "ape210k": ("ape210k", ".", None),
-    "gaokaobench_math": ("gaokaobench_math", ".", "mwpbench_gaokao_bench_math_en.jsonl"),
-    "agieval_gaokao_math": ("agieval", ".", None),
-    "agieval_sat_math": ("agieval", ".", None),
-    "agieval_math": ("agieval", ".", None),
-    "fresh_gaokao_math_2023": ("fresh_gaokao_math_2023", ".", "fresh_gaokao_math_2023.json"),
-}
 
 
 def main() -> int:
@@ -44,7 +29,7 @@ def main() -> int:
     args = parser.parse_args()
     rows, total, t_all = [], 0, time.perf_counter()
     for task in list_tasks():
-        folder, native, rel = LAYOUT[task]
+        folder, native, rel = LOCAL_LAYOUT[task]
         base = args.data_dir / folder
         for source, files in (("native", base / native), ("mwpbench", base / rel if rel else None)):
             if files is None:
@@ -62,7 +47,7 @@ def main() -> int:
 
     t0, checked = time.perf_counter(), 0
     for spec in config.load_tasks().values():
-        folder, native, _ = LAYOUT[spec.name]
+        folder, native, _ = LOCAL_LAYOUT[spec.name]
         for f in spec.sources["native"].files.values():
             local = args.data_dir / folder / (f.basename if native == "." else native)
             if local.is_file():

@@ -8,23 +8,8 @@ from pathlib import Path
 import pytest
 
 from mwpbench import config
-from mwpbench.datasets.files import verify
+from mwpbench.datasets.files import LOCAL_LAYOUT, verify
 from mwpbench.datasets.loader import load
-
-# task -> (folder, native data_files within it, MWPBench-form file or None)
-LAYOUT = {
-    "gsm8k": ("gsm8k", ".", None),
-    "math": ("math", ".", None),
-    "college_math": ("college_math", "college_math_test.jsonl", "college_math_test.jsonl"),
-    "tal_scq": ("tal_scq", ".", None),
-    "math23k": ("math23k", ".", None),
-    "ape210k": ("ape210k", ".", None),
-    "gaokaobench_math": ("gaokaobench_math", ".", "mwpbench_gaokao_bench_math_en.jsonl"),
-    "agieval_gaokao_math": ("agieval", ".", None),
-    "agieval_sat_math": ("agieval", ".", None),
-    "agieval_math": ("agieval", ".", None),
-    "fresh_gaokao_math_2023": ("fresh_gaokao_math_2023", ".", "fresh_gaokao_math_2023.json"),
-}
 
 NATIVE_COUNTS = {
     "gsm8k": 1319, "math": 5000, "college_math": 2818, "math23k": 1000, "ape210k": 5000,
@@ -36,7 +21,7 @@ RELEASE_COUNTS = {"college_math": 2818, "gaokaobench_math": 508, "fresh_gaokao_m
 
 
 def native(shared: Path, task: str) -> Path:
-    folder, files, _ = LAYOUT[task]
+    folder, files, _ = LOCAL_LAYOUT[task]
     return shared / folder / files
 
 
@@ -49,7 +34,7 @@ def test_native_counts(shared_data: Path, task: str) -> None:
 
 @pytest.mark.parametrize("task", sorted(RELEASE_COUNTS))
 def test_release_form_counts(shared_data: Path, task: str) -> None:
-    folder, _, release = LAYOUT[task]
+    folder, _, release = LOCAL_LAYOUT[task]
     problems = load(task, source="mwpbench", data_files=shared_data / folder / release).problems
     assert len(problems) == RELEASE_COUNTS[task]
 
@@ -102,7 +87,7 @@ def test_gaokaobench_native_ids_match_the_release_question_numbers(shared_data: 
 def test_local_files_match_the_pins(shared_data: Path) -> None:
     checked = 0
     for spec in config.load_tasks().values():
-        folder, files, _ = LAYOUT[spec.name]
+        folder, files, _ = LOCAL_LAYOUT[spec.name]
         for f in spec.sources["native"].files.values():
             local = shared_data / folder / (f.basename if files == "." else files)
             verify(local, f)
