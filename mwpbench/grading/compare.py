@@ -7,6 +7,7 @@ killable worker process (see pool.py) because SymPy on hostile input can take fo
 
 from __future__ import annotations
 
+import functools
 import random
 from fractions import Fraction
 from typing import Any
@@ -88,7 +89,7 @@ def compare_answers(pred: str, gold: str) -> Result:
     if fast is not None:
         return fast[0], "correct" if fast[0] else "incorrect", fast[1], None
     try:
-        g = parse_answer(gold)
+        g = _parse_gold(gold)
     except ParseFailure as exc:
         same = squeeze(normalize(pred).text) == squeeze(normalize(gold).text)
         return same, "correct" if same else "incorrect", "string", f"gold did not parse: {exc}"
@@ -104,6 +105,12 @@ def compare_answers(pred: str, gold: str) -> Result:
             OverflowError, ArithmeticError, AttributeError, NotImplementedError) as exc:  # fmt: skip
         return False, "incorrect", "error", f"{type(exc).__name__}: {exc}"[:200]
     return ok, "correct" if ok else "incorrect", method, None
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_gold(gold: str) -> Ans:
+    """Golds repeat (n samples per problem, regrading): parse each once per worker."""
+    return parse_answer(gold)
 
 
 def equal(p: Ans, g: Ans) -> tuple[bool, str]:
