@@ -58,6 +58,7 @@ DEFAULT_SUITE = "mwpbench"
 VERDICT_FIELDS = (
     "extracted", "correct", "status", "rule", "method", "detail",
     "official_correct", "official_extracted", "official_status", "official_rule",
+    "official_detail",
 )  # fmt: skip
 
 
@@ -405,7 +406,8 @@ def grade_records(
         for r in todo:
             v = grade_official(r.get("completion") or "", r.get("gold") or "")
             r.update(official_correct=v.correct, official_extracted=v.extracted,
-                     official_status=v.status, official_rule=v.rule)  # fmt: skip
+                     official_status=v.status, official_rule=v.rule,
+                     official_detail=v.detail)  # fmt: skip
     if "strict" in graders and todo:
         items = (
             {"completion": r.get("completion") or "", "gold": r.get("gold") or "",

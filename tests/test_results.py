@@ -149,3 +149,24 @@ def test_compare_runs(release, tmp_path):
     # gsm8k: only gsm8k/2 differs (wrong in A, right in B)
     assert cmp["datasets"]["gsm8k"]["b_only"] == 1
     assert cmp["run_a"] == a.run_id and cmp["grader"] == "strict"
+
+
+def test_golds_the_official_strip_cannot_read_are_counted(tmp_path):
+    """OFFICIAL_GRADER.md step 2: the official driver crashes on such a gold; we grade it by
+    raw equality and count it in run.json (a gold ending in a bare \\sqrt makes strip raise)."""
+    from mwpbench.grading.official import GOLD_FALLBACK_DETAIL
+    from mwpbench.runner import grade_records
+
+    records = [
+        {"key": "a", "id": "a", "task": "math", "subset": "MATH.Algebra", "sample_index": 0,
+         "completion": r"so $\boxed{3}$", "finish_reason": "stop", "gold": "3", "error": None},
+        {"key": "b", "id": "b", "task": "math", "subset": "MATH.Algebra", "sample_index": 0,
+         "completion": "I think it is 2", "finish_reason": "stop", "gold": r"2\sqrt", "error": None},
+    ]  # fmt: skip
+    graded = grade_records(records, jobs=1)
+    assert [r["official_detail"] for r in graded] == [None, GOLD_FALLBACK_DETAIL]
+    from mwpbench.results import finalize_metrics
+
+    run = {"tasks": [{"name": "math"}]}
+    finalize_metrics(run, graded)
+    assert run["counts"]["official_gold_fallbacks"] == 1
