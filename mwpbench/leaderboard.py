@@ -795,7 +795,8 @@ def _copy_static(out: Path) -> None:
 
 def _write_text(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
+    # a lone surrogate in model output cannot be UTF-8: it is shown as "?"
+    tmp.write_text(text, encoding="utf-8", errors="replace")
     tmp.replace(path)
 
 

@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
 
+from mwpbench import jsonio
 from mwpbench.errors import ConfigError, RunError
 
 log = logging.getLogger(__name__)
@@ -71,11 +72,11 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 def dumps_line(record: Mapping[str, Any]) -> str:
-    return json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
+    return jsonio.dumps(record, separators=(",", ":")) + "\n"
 
 
 def write_json(path: Path, data: Mapping[str, Any]) -> None:
-    write_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    write_atomic(path, jsonio.dumps(data, indent=2) + "\n")
 
 
 def write_samples(path: Path, records: Iterable[Mapping[str, Any]]) -> None:

@@ -170,3 +170,17 @@ def test_golds_the_official_strip_cannot_read_are_counted(tmp_path):
     run = {"tasks": [{"name": "math"}]}
     finalize_metrics(run, graded)
     assert run["counts"]["official_gold_fallbacks"] == 1
+
+
+def test_model_text_with_lone_surrogates_is_stored_exactly(tmp_path):
+    """A replayed completion may hold "\\ud800" (valid JSON, not encodable as UTF-8): the
+    line is written with ASCII escapes and reads back to the same string."""
+    path = tmp_path / "samples.jsonl"
+    weird = "The answer is 2 \ud800 and caf\u00e9"
+    writer = SampleWriter(path)
+    writer.write([{"key": "a", "completion": weird}, {"key": "b", "completion": "caf\u00e9"}])
+    writer.close()
+    assert [r["completion"] for r in read_samples(path)] == [weird, "caf\u00e9"]
+    assert "café" in path.read_text(encoding="utf-8")  # plain lines stay readable
+    write_json(tmp_path / "run.json", {"note": weird})
+    assert json.loads((tmp_path / "run.json").read_text(encoding="utf-8"))["note"] == weird

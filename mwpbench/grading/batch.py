@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mwpbench import jsonio
 from mwpbench.errors import DataError
 from mwpbench.grading.api import DEFAULT_TIMEOUT, grade_many
 from mwpbench.grading.official import grade_official
@@ -95,7 +96,7 @@ def grade_file(
                 record = records.pop(0)
                 official = grade_official(record["completion"], record["gold"])
                 row = {"id": record["id"], **asdict(verdict), "official_correct": official.correct}
-                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+                out.write(jsonio.dumps(row) + "\n")
                 summary.total += 1
                 summary.correct += verdict.correct
                 summary.official_correct += official.correct
