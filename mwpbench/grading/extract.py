@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from mwpbench.grading.normalize import unwrap_braced
+from mwpbench.grading.normalize import brace_matches, unwrap_braced
 
 MAX_SPAN = 400  # longest answer taken from an "answer is" phrase
 
@@ -78,12 +78,15 @@ def _boxed_spans(text: str) -> list[tuple[int, int, str]]:
     """(start, end, content) of every \\boxed{...}/\\fbox{...}, braces nested; a bare
     `\\boxed 5` takes the next token. An unclosed box keeps its broken content."""
     spans = []
+    matches: dict[int, int] | None = None
     for m in _BOXED.finditer(text):
         i = m.end()
         while i < len(text) and text[i] == " ":
             i += 1
         if i < len(text) and text[i] == "{":
-            group = unwrap_braced(text, i)
+            if matches is None:
+                matches = brace_matches(text)
+            group = unwrap_braced(text, i, matches)
             if group is not None:
                 spans.append((m.start(), group[1], group[0].strip()))
             else:  # an unclosed box is a broken commitment, not a reason to look elsewhere
@@ -105,6 +108,8 @@ def _last_boxed_group(text: str) -> tuple[int, str] | None:
         return None
     group = [spans[-1]]
     for prev in reversed(spans[:-1]):
+        if prev[1] > group[0][0]:
+            break  # a box around the later one (\boxed{\boxed{1}}): not a separate answer
         between = text[prev[1] : group[0][0]]
         if len(between) > 40 or not _CONNECTIVE.match(between):
             break

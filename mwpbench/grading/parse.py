@@ -485,6 +485,8 @@ def parse_answer(text: str) -> Ans:
     norm = normalize(text)
     if not norm.text:
         raise ParseFailure("empty answer")
+    if len(norm.text) > MAX_LEN:
+        raise ParseFailure(f"answer longer than {MAX_LEN} characters")
     try:
         value = _parse(norm.text, 0)
     except ParseFailure:

@@ -1,0 +1,48 @@
+"""Extraction and normalization run in the caller's process, outside the workers' time
+limit, so they must stay linear in the completion's length whatever its shape. Each hostile
+completion must come back as a Verdict inside the limit (2 s here) plus the contract's second
+and slack for a busy machine; before brace matching was one linear pass, 20,000 unclosed
+boxes took over a minute."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+import mwpbench
+from mwpbench.grading.extract import extract
+
+LIMIT = 2.0
+BUDGET = LIMIT + 1.0 + 2.5  # the contract plus slack for a loaded 2-core machine
+
+HOSTILE = {
+    "unclosed boxes": "\\boxed{" * 20_000,
+    "nested boxes": "\\boxed{" * 5_000 + "1" + "}" * 5_000,
+    "closed boxes joined by and": "\\boxed{1} and " * 20_000,
+    "unclosed text commands in a box": "\\boxed{" + "\\text{" * 20_000 + "}",
+    "unclosed fractions in a box": "\\boxed{" + "\\frac{" * 20_000 + "}",
+    "nested envelopes": "\\boxed{" + "$\\boxed{" * 3_000 + "1" + "}$" * 3_000 + "}",
+    "answer phrase then boxes": "The answer is " + "\\boxed{" * 20_000,
+    "many answer phrases": "the answer is 1. " * 20_000,
+    "many hashes": "#### 1\n" * 30_000,
+    "open braces": "{" * 200_000,
+    "dollars": "$" * 100_000,
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_hostile_completion_returns_inside_the_limit(name: str) -> None:
+    completion = HOSTILE[name]
+    start = time.monotonic()
+    extract(completion)
+    verdict = mwpbench.grade(completion, "2", timeout=LIMIT)
+    official = mwpbench.grade(completion, "2", grader="official")
+    elapsed = time.monotonic() - start
+    assert elapsed < BUDGET, f"{name}: {elapsed:.1f}s"
+    assert verdict.correct is False and official.correct is False
+
+
+def test_a_box_around_a_box_is_one_answer_not_a_list() -> None:
+    assert extract(r"so \boxed{\boxed{7}}").answer == "7"
+    assert mwpbench.grade(r"\boxed{\boxed{7}}", "7").correct is True
