@@ -162,6 +162,11 @@ def _prepare(
     if ex.answer is None:
         detail = "truncated before committing to an answer" if ex.truncated else None
         return Verdict(False, "no_answer", None, ex.rule, None, detail)
+    if ex.broken:
+        if ex.truncated:
+            return Verdict(False, "no_answer", ex.answer, ex.rule, None,
+                           "cut off inside an unclosed \\boxed{")  # fmt: skip
+        return Verdict(False, "parse_error", ex.answer, ex.rule, None, "unclosed \\boxed{")
     pred = ex.answer
     gold_text = gold
     if choices:

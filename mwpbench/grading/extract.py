@@ -72,10 +72,11 @@ class Extraction:
     rule: str  # boxed | final_answer | answer_is | hash | choice | last_number | none
     start: int = -1  # offset of the commitment in the completion
     truncated: bool = False  # cut off (finish_reason "length") before committing
+    broken: bool = False  # the commitment is an unclosed \boxed{: malformed, never graded
 
 
-def _boxed_spans(text: str) -> list[tuple[int, int, str]]:
-    """(start, end, content) of every \\boxed{...}/\\fbox{...}, braces nested; a bare
+def _boxed_spans(text: str) -> list[tuple[int, int, str, bool]]:
+    """(start, end, content, closed) of every \\boxed{...}/\\fbox{...}, braces nested; a bare
     `\\boxed 5` takes the next token. An unclosed box keeps its broken content."""
     spans = []
     matches: dict[int, int] | None = None
@@ -88,18 +89,20 @@ def _boxed_spans(text: str) -> list[tuple[int, int, str]]:
                 matches = brace_matches(text)
             group = unwrap_braced(text, i, matches)
             if group is not None:
-                spans.append((m.start(), group[1], group[0].strip()))
+                spans.append((m.start(), group[1], group[0].strip(), True))
             else:  # an unclosed box is a broken commitment, not a reason to look elsewhere
                 broken = re.match(r"[^$\n]{0,200}", text[i + 1 : i + 201])
-                spans.append((m.start(), len(text), (broken.group(0) if broken else "").strip()))
+                spans.append(
+                    (m.start(), len(text), (broken.group(0) if broken else "").strip(), False)
+                )
         else:
             tok = re.match(r"[^\s$]+", text[i : i + 100])
             if tok:
-                spans.append((m.start(), i + tok.end(), tok.group(0).rstrip(".,")))
+                spans.append((m.start(), i + tok.end(), tok.group(0).rstrip(".,"), True))
     return spans
 
 
-def _last_boxed_group(text: str) -> tuple[int, str] | None:
+def _last_boxed_group(text: str) -> tuple[int, str, bool] | None:
     """The last boxed answer; adjacent boxes joined only by 'and'/'or'/commas form one list
     ('x=\\boxed{2} or x=\\boxed{3}' -> '2, 3'): a hedge against a single gold, a full list
     against a multi-valued one."""
@@ -114,8 +117,9 @@ def _last_boxed_group(text: str) -> tuple[int, str] | None:
         if len(between) > 40 or not _CONNECTIVE.match(between):
             break
         group.insert(0, prev)
-    contents = [c for _, _, c in group]
-    return group[0][0], ", ".join(contents) if len(contents) > 1 else contents[0]
+    contents = [c for _, _, c, _ in group]
+    closed = all(ok for *_, ok in group)
+    return group[0][0], ", ".join(contents) if len(contents) > 1 else contents[0], closed
 
 
 def boxed_answer(text: str) -> str | None:
@@ -197,12 +201,15 @@ def extract(
     if not text.strip():
         return Extraction(None, "none")
     candidates: list[tuple[int, str, str]] = []
+    broken_at = -1
     if choices:  # "Choice D is correct." commits, wherever it stands
         for pattern in (_CHOICE_STATEMENT, _CHOICE_STATEMENT_ZH):
             candidates.extend((m.start(), "choice", m.group(1).upper()) for m in pattern.finditer(text))
     boxed = _last_boxed_group(text)
     if boxed is not None:
         candidates.append((boxed[0], "boxed", boxed[1]))
+        if not boxed[2]:
+            broken_at = boxed[0]
     for start, rule, span in _phrase_candidates(text):
         if "\\boxed" in span or "\\fbox" in span:
             continue  # the box inside the phrase is already a candidate
@@ -211,6 +218,9 @@ def extract(
         candidates.append((start, rule, span))
     if candidates:
         start, rule, answer = max(candidates, key=lambda c: c[0])
+        if start == broken_at and rule == "boxed":
+            # "\boxed{5" never closed: cut off mid-answer (5 may have become 50) or malformed
+            return Extraction(answer, rule, start, truncated=finish_reason == "length", broken=True)
         if choices:
             letter = choice_letter(answer, choices)
             if letter is not None:

@@ -123,6 +123,38 @@ def test_pathological_input_through_grade_many_and_official(name: str) -> None:
         assert elapsed < LIMIT
 
 
+# Whole completions built to make the extractor scan quadratically (up to 1 MB).
+HUGE_COMPLETIONS = {
+    "100k-open-braces": "{" * 100_000 + "\\boxed{5}",
+    "20k-unclosed-boxes": "\\boxed{" * 20_000 + "5",
+    "20k-nested-boxes": "\\boxed{" * 5_000 + "5" + "}" * 5_000,
+    "20k-answer-is": "the answer is " * 20_000 + "5",
+    "20k-final-answer": "Final Answer: " * 20_000,
+    "20k-hashes": "#### " * 20_000,
+    "50k-list": "1," * 50_000,
+    "100k-dollars": "$" * 100_000,
+    "10k-unclosed-fracs": "\\frac{1}{" * 10_000,
+    "50k-parens": "(" * 50_000 + "5" + ")" * 50_000,
+    "200k-digits": "9" * 200_000,
+    "25k-letters": "(A) " * 25_000,
+    "1M-then-answer": "a" * 1_000_000 + " The answer is 5.",
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(HUGE_COMPLETIONS))
+@pytest.mark.parametrize(
+    "extra",
+    [{}, {"finish_reason": "length"}, {"choices": {"A": "5", "B": "6"}}],
+    ids=["stop", "length", "choices"],
+)
+def test_huge_completion_returns_in_time(name: str, extra: dict[str, Any]) -> None:
+    verdict, elapsed = _timed(mwpbench.grade, HUGE_COMPLETIONS[name], "5", timeout=TIMEOUT, **extra)
+    assert isinstance(verdict, Verdict)
+    assert verdict.status in {"correct", "incorrect", "no_answer", "parse_error", "timeout"}
+    assert elapsed < LIMIT, f"{name}: {elapsed:.2f}s"
+
+
 # ------------------------------------------------------------------ code injection
 
 PAYLOADS = [
