@@ -90,18 +90,26 @@ _GRADER_KEYS = {"name": True, "options": False}
 _SUITE_KEYS = {"name": True, "description": False, "tasks": True, "release": True, "version": True}
 
 
-def tasks_dir() -> Path:
-    """The `tasks/` folder: inside an installed wheel first, else the checkout's."""
+def shipped_dir(name: str) -> Path:
+    """A folder shipped with mwpbench (`tasks`, `prompts`, `leaderboard`): inside an installed
+    wheel first (pyproject force-includes it as mwpbench/_data/<name>), else the checkout's."""
     try:
-        packaged = resources.files("mwpbench") / "_data" / "tasks"
+        packaged = resources.files("mwpbench") / "_data" / name
         if packaged.is_dir():
             return Path(str(packaged))
     except (ModuleNotFoundError, FileNotFoundError, NotADirectoryError):  # pragma: no cover
         pass
-    here = Path(__file__).resolve().parents[1] / "tasks"
+    here = Path(__file__).resolve().parents[1] / name
     if here.is_dir():
         return here
-    raise ConfigError(f"cannot find the tasks/ folder (looked in the package and {here})")
+    raise ConfigError(
+        f"cannot find the {name}/ folder (looked in the package and {here}); reinstall mwpbench"
+    )
+
+
+def tasks_dir() -> Path:
+    """The `tasks/` folder."""
+    return shipped_dir("tasks")
 
 
 def _check_keys(data: Any, allowed: Mapping[str, bool], where: str) -> dict[str, Any]:

@@ -21,7 +21,6 @@ import re
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ import jinja2
 from markupsafe import Markup
 
 from mwpbench import __version__
+from mwpbench.config import shipped_dir
 from mwpbench.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -760,18 +760,8 @@ def js_literal(value: Any) -> str:
 
 
 def leaderboard_dir() -> Path:
-    """The ``leaderboard/`` folder (templates, static): inside a wheel first, else the checkout's."""
-    try:
-        packaged = resources.files("mwpbench") / "_data" / "leaderboard"
-        if packaged.is_dir():
-            return Path(str(packaged))
-    except (ModuleNotFoundError, FileNotFoundError, NotADirectoryError):  # pragma: no cover
-        pass
-    here = Path(__file__).resolve().parents[1] / "leaderboard"
-    if (here / "templates").is_dir():
-        return here
-    raise ConfigError(f"cannot find the leaderboard templates (looked in the package and {here}); "
-                      "reinstall mwpbench")
+    """The ``leaderboard/`` folder (templates, static)."""
+    return shipped_dir("leaderboard")
 
 
 def _environment() -> jinja2.Environment:

@@ -25,13 +25,13 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import jinja2
 import yaml
 
+from mwpbench.config import shipped_dir
 from mwpbench.errors import ConfigError, DataError, UnknownNameError
 from mwpbench.types import GenerationRequest, Problem, SamplingParams
 
@@ -70,14 +70,8 @@ Messages = tuple[Mapping[str, str], ...]
 
 @lru_cache(maxsize=1)
 def prompts_dir() -> Path:
-    """The prompts/ folder: inside an installed wheel first, else the checkout's."""
-    try:
-        packaged = resources.files("mwpbench") / "_data" / "prompts"
-        if packaged.is_dir():
-            return Path(str(packaged))
-    except (ModuleNotFoundError, FileNotFoundError, NotADirectoryError):  # pragma: no cover
-        pass
-    return Path(__file__).resolve().parent.parent / "prompts"
+    """The prompts/ folder."""
+    return shipped_dir("prompts")
 
 
 _ENV = jinja2.Environment(  # noqa: S701 - prompts are plain text, never HTML

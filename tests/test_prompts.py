@@ -227,11 +227,11 @@ def test_cli_lists_and_renders_prompts():
 
 
 def test_prompts_dir_prefers_the_wheel_copy(tmp_path, monkeypatch):
-    import mwpbench.prompts as prompts_module
+    import mwpbench.config as config_module  # where the shipped-folder lookup lives
 
     packaged = tmp_path / "_data" / "prompts"
     packaged.mkdir(parents=True)
-    monkeypatch.setattr(prompts_module.resources, "files", lambda package: tmp_path)
+    monkeypatch.setattr(config_module.resources, "files", lambda package: tmp_path)
     prompts_dir.cache_clear()
     try:
         assert prompts_dir() == packaged

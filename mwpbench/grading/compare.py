@@ -150,13 +150,13 @@ def equal(p: Ans, g: Ans) -> tuple[bool, str]:
     return scalar_equal(p, g)
 
 
-def _items(a: Ans) -> tuple[Ans, ...]:
-    return tuple(x.value if x.kind == "assign" else x for x in a.value)
+def _values(xs: tuple[Ans, ...]) -> tuple[Ans, ...]:
+    """Items with `x = 3` read as `3`."""
+    return tuple(x.value if x.kind == "assign" else x for x in xs)
 
 
 def _multiset_equal(ps: tuple[Ans, ...], gs: tuple[Ans, ...]) -> bool:
-    ps = tuple(x.value if x.kind == "assign" else x for x in ps)
-    gs = tuple(x.value if x.kind == "assign" else x for x in gs)
+    ps, gs = _values(ps), _values(gs)
     if len(ps) != len(gs):
         # duplicates do not count: {1, 1, 2} == {1, 2}
         return _unique_count(ps) == _unique_count(gs) and _covers(ps, gs) and _covers(gs, ps)
@@ -196,7 +196,7 @@ def _bracket_equal(p: Ans, g: Ans) -> bool:
         return _ordered_equal(p.value, g.value)
     other = p if g.kind == "bracket" else g
     if other.kind == "list":  # "1, 2" against "(1, 2)": read in order
-        return _ordered_equal(_items(p), _items(g))
+        return _ordered_equal(_values(p.value), _values(g.value))
     return False
 
 

@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from mwpbench.grading.normalize import brace_matches, unwrap_braced
+from mwpbench.grading.normalize import brace_matches, normalize, unwrap_braced
 
 MAX_SPAN = 400  # longest answer taken from an "answer is" phrase
 
@@ -250,8 +250,6 @@ def _last_match(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
 
 def choice_letter(answer: str, choices: Mapping[str, str]) -> str | None:
     """'(B)', 'B.', 'b' -> 'B' when B is one of the choices."""
-    from mwpbench.grading.normalize import normalize
-
     m = _CHOICE_LETTER.match(normalize(answer).text)
     if m is None:
         return None

@@ -102,11 +102,6 @@ class Normalized:
     unit: str | None = None  # a key of UNITS, or another word that followed the number
     raw: str = ""
 
-    @property
-    def dimension(self) -> str | None:
-        entry = UNITS.get(self.unit) if self.unit else None
-        return entry[0] if entry else None
-
 
 def brace_matches(text: str) -> dict[int, int]:
     """Index of the matching '}' for every '{' that has one (escaped braces skipped), in one
