@@ -74,7 +74,7 @@ from mwpbench.grading.worker import CALL, ERR, LOAD, LOADED, OK, READY
 
 __all__ = [
     "DEFAULT_MEMORY_LIMIT", "GRADING_PRELOAD", "GRADING_WARMUP", "STARTUP_TIMEOUT", "Outcome",
-    "WorkerPool", "shared_pool",
+    "WorkerPool", "shared_pool", "shutdown",
 ]  # fmt: skip
 
 log = logging.getLogger(__name__)
@@ -257,8 +257,16 @@ class WorkerPool:
         """
         return self._stream(fn, argses, _check_timeout(timeout), self._jobs)
 
+    def start(self) -> None:
+        """Start this process's spawner now (imports and warm-up, about a second once per
+        process) instead of on first use, so that the first item does not wait for it."""
+        if self._closed:
+            raise GradingError("the worker pool is closed; create a new WorkerPool")
+        self._source().start()
+
     def close(self) -> None:
-        """Stop every worker (busy ones are killed). Idempotent."""
+        """Stop every worker (busy ones are killed). Idempotent. The process's spawner,
+        shared by its pools, runs no items and stays until `shutdown()` or exit."""
         with self._cond:
             if self._closed:
                 return
@@ -298,6 +306,9 @@ class WorkerPool:
     # -- workers
 
     def _start_worker(self) -> _Worker:
+        return _Worker(self._source(), self._memory_limit)
+
+    def _source(self) -> spawner.Spawner:
         if self._spawner is None:
             preload = []
             for name in self._preload:
@@ -311,7 +322,7 @@ class WorkerPool:
                     log.warning("preload module %r not found; workers start without it", name)
             self._preload = tuple(preload)
             self._spawner = spawner.spawner_for(self._preload, self._warmup)
-        return _Worker(self._spawner, self._memory_limit)
+        return self._spawner
 
     def _acquire(self, *, block: bool) -> _Worker | None:
         """Take an idle worker or a free slot (FIFO among blocked threads)."""
@@ -747,7 +758,7 @@ def _track(pool: WorkerPool) -> None:
         if not _hooks_installed:
             if hasattr(os, "register_at_fork"):
                 os.register_at_fork(after_in_child=_after_fork_in_child)
-            atexit.register(_at_exit)
+            atexit.register(shutdown)
             _hooks_installed = True
 
 
@@ -761,8 +772,9 @@ def _after_fork_in_child() -> None:
     spawner.after_fork_in_child()
 
 
-def _at_exit() -> None:
-    """Stop this process's workers, then its spawners (which would kill them anyway)."""
+def shutdown() -> None:
+    """Close every pool of this process (the shared one too) and stop its spawners: no
+    grading process is left. Runs at interpreter exit; grading later starts afresh."""
     for pool in list(_pools):
         if pool._owner == os.getpid():
             pool.close()

@@ -141,6 +141,12 @@ class Spawner:
                     log.warning("grading worker spawner died (%s); starting a new one", exc)
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def start(self) -> None:
+        """Start the spawner now if it is not running (otherwise on the first spawn)."""
+        with self._lock:
+            if self._sock is None:
+                self._start()
+
     def close(self) -> None:
         """Stop the spawner; it kills the workers it still has. Idempotent."""
         with self._lock:
