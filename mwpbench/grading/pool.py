@@ -214,7 +214,7 @@ class WorkerPool:
         self._preload = tuple(preload)
         self._warmup = warmup
         self._memory_limit = memory_limit
-        self._spawner: spawner.Spawner | None = None  # chosen when the first worker starts
+        self._checked = False  # preload modules looked up (when the first worker starts)
         self._closed = False
         self._fns: dict[Callable[..., Any], tuple[int, bytes]] = {}  # fn -> (id, pickled fn)
         self._reset_state()
@@ -309,7 +309,9 @@ class WorkerPool:
         return _Worker(self._source(), self._memory_limit)
 
     def _source(self) -> spawner.Spawner:
-        if self._spawner is None:
+        """This process's spawner for our preload and warm-up (after `shutdown()` or
+        `os.fork`, a new one)."""
+        if not self._checked:
             preload = []
             for name in self._preload:
                 try:
@@ -321,8 +323,8 @@ class WorkerPool:
                 else:
                     log.warning("preload module %r not found; workers start without it", name)
             self._preload = tuple(preload)
-            self._spawner = spawner.spawner_for(self._preload, self._warmup)
-        return self._spawner
+            self._checked = True
+        return spawner.spawner_for(self._preload, self._warmup)
 
     def _acquire(self, *, block: bool) -> _Worker | None:
         """Take an idle worker or a free slot (FIFO among blocked threads)."""
@@ -417,7 +419,6 @@ class WorkerPool:
         self._finalizer.detach()
         for w in list(self._workers):
             w.forget()
-        self._spawner = None
         self._reset_state()
 
     # -- the engine behind call and imap
