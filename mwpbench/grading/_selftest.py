@@ -116,3 +116,13 @@ def grade_here(timeout: float) -> dict[str, object]:
     out["many"] = [v.status for v in mwpbench.grade_many(items, jobs=2, timeout=timeout)]
     out["many_seconds"] = time.monotonic() - start
     return out
+
+
+def crash(*_args: object) -> None:
+    """Stand in for a comparison that kills its worker (as a crashing C extension would)."""
+    os._exit(3)
+
+
+def out_of_memory(*_args: object) -> None:
+    """Stand in for a comparison that runs into the worker's memory cap."""
+    raise MemoryError
