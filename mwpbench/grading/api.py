@@ -45,7 +45,8 @@ def grade(
     choices: Mapping[str, str] | None = None,
     timeout: float = DEFAULT_TIMEOUT,
 ) -> Verdict:
-    """Grade one model completion against one gold answer. Never raises on model text.
+    """Grade one model completion against one gold answer. Raises only on bad arguments
+    (ConfigError): model text never does, and an internal failure is status `error`.
 
     `grader` is "strict" (value equivalence, the default) or "official" (the MWPBench
     fuzzy matcher). `finish_reason="length"` marks a truncated completion: without a

@@ -165,6 +165,11 @@ class Spawner:
 
     def _start(self) -> None:
         executable = sys.executable
+        if not hasattr(os, "fork") or not hasattr(socket, "send_fds"):
+            raise GradingError(
+                "grading workers need os.fork and Unix sockets (Linux or macOS); on Windows "
+                "run mwpbench under WSL"
+            )
         if not executable:
             raise GradingError(
                 "cannot start grading workers: sys.executable is not set in this interpreter"
