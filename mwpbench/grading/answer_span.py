@@ -29,7 +29,9 @@ _W = (
     "fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|"
     "eighty|ninety|hundred|thousand|million|billion"
 )
-_WORDS = re.compile(rf"\b(?:{_W})(?:(?:[ \t]*-[ \t]*|[ \t]+(?:and[ \t]+)?)(?:{_W}))*\b", re.IGNORECASE)
+_WORDS = re.compile(
+    rf"\b(?:{_W})(?:(?:[ \t]*-[ \t]*|[ \t]+(?:and[ \t]+)?)(?:{_W}))*\b", re.IGNORECASE
+)
 # "one" that is a pronoun, not a count: "the correct one", "one of them", "no one"
 _PRONOUN_ONE = re.compile(
     r"(?:\b(?:the|this|that|each|every|no|any|which|another|other|some|a)\s+one\b|"
@@ -71,9 +73,8 @@ _VERB = re.compile(
     re.IGNORECASE,
 )
 # a quantity right after a preposition is a circumstance ("in 4 weeks"), not the answer
-_COPULA_BEFORE = re.compile(
-    r"(?:\b(?:is|are|was|were|be|equals)|是|为|等于)[\s:]*$", re.IGNORECASE
-)
+_CONDITION = re.compile(r"\b(?:when|if|where|whenever|given|assuming|for)\s*$", re.IGNORECASE)
+_COPULA_BEFORE = re.compile(r"(?:\b(?:is|are|was|were|be|equals)|是|为|等于)[\s:]*$", re.IGNORECASE)
 _EQUATION_WORD = re.compile(
     r"\b(?:line|lines|equation|plane|circle|curve|parabola|ellipse|hyperbola|graph|tangent|"
     r"asymptote|locus)\b|方程|直线|曲线|切线|圆",
@@ -120,7 +121,9 @@ _SPACING = re.compile(r"\\(?:q?quad|[,;:! ])(?![A-Za-z])")
 _IMPLIES = re.compile(r"\\(?:Rightarrow|implies|Longrightarrow|iff|therefore)(?![A-Za-z])")
 _REL = re.compile(r"<|>|\\(?:le|ge|lt|gt|neq?|leq|geq|leqslant|geqslant)(?![A-Za-z])|≤|≥|≠")
 _APPROX = re.compile(r"\\approx|≈|\\sim(?![a-z])")
-_LIST_SEP = re.compile(r",(?!(?:\\!)?\d{3}(?:\D|$))|;|\bor\b|\band\b|\\text\{\s*(?:or|and)\s*\}|或|\\quad")
+_LIST_SEP = re.compile(
+    r",(?!(?:\\!)?\d{3}(?:\D|$))|;|\bor\b|\band\b|\\text\{\s*(?:or|and)\s*\}|或|\\quad"
+)
 _LABEL = re.compile(
     r"^(?:\\?[A-Za-z]+(?:\s*\\?[A-Za-z]+)*|\\angle\s*\w+|\|[A-Za-z ]+\|)"
     r"(?:_\{[^{}]*\}|_\w)?(?:\^\{?\\?prime\}?|')?(?:\([^()]*\))?$"
@@ -173,8 +176,12 @@ def reduce_sentence(s: str, spans: list | None = None) -> str | None:
         if reason is not None and any(q.end <= reason.start() for q in inside):
             hi = reason.start()  # "16 because 4 * 4 = 16", "12 apples, which is 4 more"
             inside = [q for q in inside if q.end <= hi]
-        computed = _computed(s, inside)
-        chosen = [computed[-1]] if computed else _choose(s, skel, _groups(s, inside), lo, hi)
+        stated = [q for q in inside if not _CONDITION.search(skel, lo, q.start)]
+        inside = stated or inside  # "when $x = 4$, $y = 7$": the condition is not stated
+        groups = _groups(s, inside)
+        computed = {(q.start, q.end) for q in _computed(s, inside)}
+        with_result = [g for g in groups if any((q.start, q.end) in computed for q in g)]
+        chosen = with_result[-1] if with_result else _choose(s, skel, groups, lo, hi)
         if len(chosen) == 1 and chosen[0].math and _COPULA_BEFORE.search(skel, lo, chosen[0].start):
             return _named_value(chosen[0].text) + _unit_after(s, chosen[0].end)
         return _group_text(s, chosen)
@@ -334,13 +341,16 @@ def _quantities(s: str, skel: str, spans: list) -> list[Quantity]:
     found: list[Quantity] = []
     for m in _NUMBER.finditer(skel):
         if _ORDINAL_TAIL.match(skel, m.end()) or (
-            m.end() < len(skel) and (skel[m.end()].isalpha() and skel[m.end()].isascii())
+            m.end() < len(skel)
+            and (skel[m.end()].isalpha() and skel[m.end()].isascii())
             and not _unit_at(skel, m.end())
         ):
             continue
         found.append(Quantity(m.start(), m.end(), _dollars(m.group(0).strip())))
     for m in _WORDS.finditer(skel if not found and not _has_math(skel, spans) else ""):
-        if m.group(0).lower() == "one" and _PRONOUN_ONE.search(skel, max(0, m.start() - 10), m.end() + 12):
+        if m.group(0).lower() == "one" and _PRONOUN_ONE.search(
+            skel, max(0, m.start() - 10), m.end() + 12
+        ):
             continue
         value = parse_number_words(m.group(0))
         if value is not None:
@@ -386,14 +396,27 @@ def _groups(s: str, quantities: list[Quantity]) -> list[list[Quantity]]:
 
 
 def _is_connector(gap: str) -> bool:
-    """', ', ' and ', ' or ' (after a unit word: '5 apples and 3')."""
-    m = re.match(r"\s*([A-Za-z]+)", gap)
-    if m and (m.group(1).lower() in UNITS or m.group(1).lower().rstrip("s") in UNITS or (
-        m.group(1).lower() not in _CONNECTIVES and re.search(r"\b(?:and|or)\s*$", gap)
-        and "," not in gap
-    )):
-        gap = gap[m.end() :]
-    return bool(_CONNECTOR_GAP.match(gap))
+    """', ', ' and ', ' or ', also after a counted noun ('15 red marbles and 25') or a unit
+    ('5 cm, 7 cm')."""
+    if _CONNECTOR_GAP.match(gap):
+        return True
+    m = _NOUNS_GAP.match(gap)
+    if m is not None and not any(w.lower() in _NOT_NOUNS for w in m.group(1).split()):
+        return True
+    m = _UNIT_GAP.match(gap)
+    return m is not None and (
+        m.group(1).lower() in UNITS or m.group(1).lower().rstrip("s") in UNITS
+    )
+
+
+_NOUNS_GAP = re.compile(r"^\s*((?:[A-Za-z]+\s+)?[A-Za-z]+)(?:\s*,\s*|\s+)(?:and|or)\s*$")
+_UNIT_GAP = re.compile(r"^\s*([A-Za-z]+)\s*,\s*(?:and\s*|or\s*)?$")
+# words after a number that end its noun phrase ("12 left and ...", "5 more than ...")
+_NOT_NOUNS = {
+    "left", "more", "less", "fewer", "remaining", "total", "each", "now", "in", "of", "for",
+    "per", "than", "is", "are", "was", "were", "to", "at", "on", "by", "from", "with",
+    "after", "before", "then", "so", "but", "which", "that", "and", "or",
+}  # fmt: skip
 
 
 def _chain_last(s: str, chain: list[Quantity]) -> Quantity:
@@ -450,8 +473,12 @@ def _is_prose(s: str, spans: list) -> bool:
         if word in _CONNECTIVES or word in UNITS or _WORDS.fullmatch(word):
             continue
         before = len(s[: m.start()].rstrip())
-        if before in ends and word not in _FUNCTION_WORDS:
-            continue  # the noun right after a number
+        if (
+            before in ends
+            and word not in _FUNCTION_WORDS
+            and not (word[0] >= "\u4e00" and len(word) > 3)
+        ):
+            continue  # the noun right after a number (a short measure word in Chinese)
         if any(q.start <= m.start() < q.end for q in quantities):
             continue
         return True

@@ -84,8 +84,10 @@ _LETTER = r"[$(\s]*(?:\\(?:mathrm|mathbf|textbf|text)\s*\{)?\s*\(?([A-J])\)?(?![
 _CHOICE_STATEMENT = re.compile(
     r"(?i:\b(?:choice|option|answer)\s*)" + _LETTER + r"\}?[$)]*(?i:\s+is\s+(?:the\s+)?"
     r"(?:correct|right|best|answer)\b)"
-    r"|(?i:\b(?:correct|right|best)\s+(?:choice|option)\s+is\s*:?\s*(?:option\s+)?\**)" + _LETTER
-    + r"|(?i:\b(?:choose|select|pick|go\s+with)\s+(?:option\s+|choice\s+|answer\s+)?)" + _LETTER
+    r"|(?i:\b(?:correct|right|best)\s+(?:choice|option)\s+is\s*:?\s*(?:option\s+)?\**)"
+    + _LETTER
+    + r"|(?i:\b(?:choose|select|pick|go\s+with)\s+(?:option\s+|choice\s+|answer\s+)?)"
+    + _LETTER
 )
 # 故选 D / 故选: $\mathrm{C}$ / 答案选B / 所以选(D): the Chinese "so the choice is"
 _CHOICE_STATEMENT_ZH = re.compile(
@@ -109,7 +111,10 @@ _CLOSING = re.compile(
     r"all together)\b|所以|因此|故|综上|从而|于是",
     re.IGNORECASE,
 )
-_CLOSING_CLAUSE = re.compile(r"[,;]\s*(?:so|therefore|thus|hence)\b|[,;]?\s*(?:所以|因此|故|即|解得|可得|求得|从而|于是)", re.IGNORECASE)
+_CLOSING_CLAUSE = re.compile(
+    r"[,;]\s*(?:so|therefore|thus|hence)\b|[,;]?\s*(?:所以|因此|故|即|解得|可得|求得|从而|于是)",
+    re.IGNORECASE,
+)
 # sentences that are remarks, not statements of the result: one sentence ("Note that ...",
 # "(...)") or, for a check, the rest of its paragraph ("Let me verify: ...")
 _ASIDE_START = re.compile(
@@ -284,7 +289,9 @@ def extract(
     return _fallback(text, index)
 
 
-def _commitment(text: str, index: SpanIndex, choices: Mapping[str, str] | None) -> Extraction | None:
+def _commitment(
+    text: str, index: SpanIndex, choices: Mapping[str, str] | None
+) -> Extraction | None:
     """The last commitment in the text, or None when there is none."""
     # (start, rule, payload): payload is the answer for boxes and letters, the phrase end else
     candidates: list[tuple[int, str, object]] = []

@@ -39,7 +39,9 @@ _CONTENT = re.compile(
 _ASY = re.compile(r"\[asy\].*?(?:\[/asy\]|$)", re.DOTALL)
 _FENCE = re.compile(r"^[ \t]*```[ \t]*([\w+-]*)[^\n]*$", re.MULTILINE)
 _OUTPUT_INFO = {"output", "text", "stdout", "result", ""}
-_CODE_HINT = re.compile(r"\bprint\(|^\s*(?:def|import|from|for|while|return)\b|^\s*\w+\s*=\s*\S", re.M)
+_CODE_HINT = re.compile(
+    r"\bprint\(|^\s*(?:def|import|from|for|while|return)\b|^\s*\w+\s*=\s*\S", re.M
+)
 
 _MATH_TOKEN = re.compile(
     r"\\\\|\\\$|\$\$|\$|\\\(|\\\)|\\\[|\\\]"
