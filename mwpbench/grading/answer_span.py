@@ -104,8 +104,9 @@ _ASIDE = re.compile(
 )
 _PROSE_WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{2,}|[\u4e00-\u9fff]+")
 _CONNECTIVES = {"and", "or"}
-_UNIT_AFTER = re.compile(r"^\s*((?:square |sq |cubic )?[A-Za-z%°]+(?:\^\{?[23]\}?)?)\b")
-_CJK_UNIT_AFTER = re.compile(r"^\s*[\u4e00-\u9fff]{1,3}")
+_UNIT_AFTER = re.compile(r"\s*((?:square |sq |cubic )?[A-Za-z%°]+(?:\^\{?[23]\}?)?)\b")
+_NOT_UNITS = {"", "in", "s", "t", "h"}  # after a number in prose these are words, not units
+_CJK_UNIT_AFTER = re.compile(r"\s*[\u4e00-\u9fff]{1,3}")
 _EMPHASIS = re.compile(r"\*\*|__")
 _TRAILING = re.compile(r"[\s.,;:!。，；：*]+$")
 _ALIGNED = re.compile(r"\\(?:begin|end)\{(?:aligned|align\*?|eqnarray\*?|gathered|split)\}")
@@ -183,7 +184,8 @@ def reduce_sentence(s: str, spans: list | None = None) -> str | None:
         with_result = [g for g in groups if any((q.start, q.end) in computed for q in g)]
         chosen = with_result[-1] if with_result else _choose(s, skel, groups, lo, hi)
         if len(chosen) == 1 and chosen[0].math and _COPULA_BEFORE.search(skel, lo, chosen[0].start):
-            return _named_value(chosen[0].text) + _unit_after(s, chosen[0].end)
+            value = _named_value(chosen[0].text)
+            return value + _unit_after(s, chosen[0].end, value)
         return _group_text(s, chosen)
     return None
 
@@ -434,24 +436,31 @@ def _chain_last(s: str, chain: list[Quantity]) -> Quantity:
 
 def _chain_text(s: str, chain: list[Quantity], *, unit: bool) -> str:
     q = _chain_last(s, chain)
-    return q.text + (_unit_after(s, q.end) if unit else "")
+    return q.text + (_unit_after(s, q.end, q.text) if unit else "")
 
 
 def _group_text(s: str, group: list[Quantity]) -> str:
     if len(group) == 1:
-        return group[0].text + _unit_after(s, group[0].end)
+        return group[0].text + _unit_after(s, group[0].end, group[0].text)
     gaps = [s[a.end : b.start] for a, b in zip(group, group[1:], strict=False)]
     joiner = " or " if any(re.search(r"\bor\b|或", g) for g in gaps) else ", "
     return joiner.join(q.text for q in group)
 
 
-def _unit_after(s: str, pos: int) -> str:
-    """A unit that changes the value's scale, kept with it ('5 cm'); a counted noun is not."""
+def _unit_after(s: str, pos: int, value: str) -> str:
+    """A unit that changes a plain number's scale, kept with it ('5 cm'); a counted noun is
+    not ('7 boxes'), nor a unit after an expression ('$4\\pi$ inches')."""
+    if not _PLAIN_NUMBER.match(value):
+        return ""
     m = _UNIT_AFTER.match(s, pos)
-    if m and (m.group(1).lower() in UNITS or m.group(1).lower().rstrip("s") in UNITS):
-        return " " + m.group(1)
+    word = m.group(1).lower() if m else ""
+    if word not in _NOT_UNITS and (word in UNITS or word.rstrip("s") in UNITS):
+        return " " + m.group(1)  # type: ignore[union-attr]
     m = _CJK_UNIT_AFTER.match(s, pos)
     return " " + m.group(0).strip() if m else ""
+
+
+_PLAIN_NUMBER = re.compile(r"^[-−\\$\d.,/ %]+$")
 
 
 def _dollars(s: str) -> str:

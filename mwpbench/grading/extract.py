@@ -63,7 +63,8 @@ _ANSWER = re.compile(
     r"|【\s*答案\s*】\s*:?|答案\s*(?:是|为|:)\s*:?|^[ \t]*答\s*:",
     re.IGNORECASE | re.MULTILINE,
 )
-_PLACE = re.compile(r"(?:in|to|at|on|for|of|with)\b", re.IGNORECASE)
+# "the answer is in dollars: ...", "the answer is to ...": a place or a purpose, no quantity
+_PLACE = re.compile(r"(?:in|to|at|on|for|of|with)\b[^\d$\\,:]*(?:[:,]|$)", re.IGNORECASE)
 _HASH = re.compile(r"(?<!#)####(?!#)[ \t]*([^\n]*)")
 _HEADING = re.compile(r"[A-Za-z]{3,}")
 # words that follow "the answer is" without giving one
@@ -221,7 +222,7 @@ def _phrase_span(text: str, pos: int, index: SpanIndex) -> str | None:
     raw = text[i:end].strip()
     if not raw.strip(" .*") and end >= len(text.rstrip()):
         return ""
-    if not raw or _NOT_AN_ANSWER.match(raw) or (_PLACE.match(raw) and not re.search(r"\d", raw)):
+    if not raw or _NOT_AN_ANSWER.match(raw) or _PLACE.match(raw):
         return None  # "the answer is correct", "the answer is in dollars"
     return raw
 
