@@ -95,6 +95,7 @@ _CHOICE_STATEMENT_ZH = re.compile(
     r"(?:故选|应选|答案选|所以选|因此选|选项?)\s*:?\s*\$?\s*(?:\\(?:mathrm|mathbf|text)\s*\{)?\s*\(?"
     r"([A-J])(?![A-Za-z])"
 )
+_CHOICE_WORDS = re.compile(r"choice|option|answer|choose|select|pick|go with")
 _CHOICE_ALONE = re.compile(r"^\(?([A-Za-z])\)?[.:]?$")
 _CHOICE_WITH_TEXT = re.compile(
     r"^(?:(?i:option|choice)\s*\(?([A-J])\)?(?:\s*[.:)]?\s.*|[.:)].*)?|\(([A-J])\)\s*.+|"
@@ -227,9 +228,11 @@ def _phrase_span(text: str, pos: int, index: SpanIndex) -> str | None:
     return raw
 
 
-def _phrase_candidates(text: str) -> list[tuple[int, int, str]]:
-    """(start, end, rule) of every commitment phrase."""
-    finals = [(m.start(), m.end()) for m in _FINAL.finditer(text)]
+def _phrase_candidates(text: str, low: str) -> list[tuple[int, int, str]]:
+    """(start, end, rule) of every commitment phrase (`low`: the text lower-cased)."""
+    if "answer" not in low and "solution" not in low and "答" not in text:
+        return []  # the common case of a boxed answer: no phrase to look for
+    finals = [(m.start(), m.end()) for m in _FINAL.finditer(text)] if "final" in low else []
     found = [(a, b, "final_answer") for a, b in finals]
     k = 0
     for m in _ANSWER.finditer(text):  # both in text order: one linear merge
@@ -274,7 +277,7 @@ def extract(
     if not text.strip():
         return Extraction(None, "none")
     text = blank_code(cut_continuation(clean(text)))
-    index = SpanIndex(math_spans(text))
+    index = SpanIndex(text)
     found = _commitment(text, index, choices)
     if found is not None:
         return found
@@ -296,7 +299,11 @@ def _commitment(
     """The last commitment in the text, or None when there is none."""
     # (start, rule, payload): payload is the answer for boxes and letters, the phrase end else
     candidates: list[tuple[int, str, object]] = []
-    for pattern in (_CHOICE_STATEMENT, _CHOICE_STATEMENT_ZH):
+    low = text.lower()
+    patterns = [_CHOICE_STATEMENT] if _CHOICE_WORDS.search(low) else []
+    if "选" in text:
+        patterns.append(_CHOICE_STATEMENT_ZH)
+    for pattern in patterns:
         for m in pattern.finditer(text):
             letter = next(g for g in m.groups() if g)
             if not choices or letter.upper() in {k.upper() for k in choices}:
@@ -304,10 +311,10 @@ def _commitment(
     boxed = _last_boxed_group(text)
     if boxed is not None:
         candidates.append((boxed[0], "boxed", boxed))
-    for start, end, rule in _phrase_candidates(text):
+    for start, end, rule in _phrase_candidates(text, low):
         candidates.append((start, rule, end))
-    for m in _HASH.finditer(text):
-        candidates.append((m.start(), "hash", m))
+    if "####" in text:
+        candidates.extend((m.start(), "hash", m) for m in _HASH.finditer(text))
     candidates.sort(key=lambda c: c[0])
     for start, rule, payload in reversed(candidates):
         if rule == "choice":

@@ -171,30 +171,40 @@ def _inline_ok(text: str, open_at: int, inner: str, after: int) -> bool:
 
 
 class SpanIndex:
-    """Math spans of one text, looked up by offset."""
+    """Math spans of one text, looked up by offset; found on first use (a completion whose
+    answer is its last box never needs them)."""
 
-    def __init__(self, spans: list[MathSpan]) -> None:
-        self.spans = spans
-        self._starts = [s.start for s in spans]
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._spans: list[MathSpan] | None = None
+        self._starts: list[int] = []
+
+    @property
+    def spans(self) -> list[MathSpan]:
+        if self._spans is None:
+            self._spans = math_spans(self._text)
+            self._starts = [s.start for s in self._spans]
+        return self._spans
 
     def at(self, pos: int) -> MathSpan | None:
         """The span containing offset `pos` (delimiters included), if any."""
+        spans = self.spans
         i = bisect_right(self._starts, pos) - 1
-        if i >= 0 and pos < self.spans[i].end:
-            return self.spans[i]
-        return None
+        return spans[i] if i >= 0 and pos < spans[i].end else None
 
     def starting_at(self, pos: int) -> MathSpan | None:
+        spans = self.spans
         i = bisect_right(self._starts, pos) - 1
-        return self.spans[i] if i >= 0 and self.spans[i].start == pos else None
+        return spans[i] if i >= 0 and spans[i].start == pos else None
 
     def within(self, start: int, end: int) -> list[MathSpan]:
         """Spans that lie wholly inside [start, end)."""
+        spans = self.spans
         i = bisect_right(self._starts, start - 1)
         out = []
-        while i < len(self.spans) and self.spans[i].start < end:
-            if self.spans[i].end <= end:
-                out.append(self.spans[i])
+        while i < len(spans) and spans[i].start < end:
+            if spans[i].end <= end:
+                out.append(spans[i])
             i += 1
         return out
 
