@@ -409,11 +409,12 @@ def _last_match(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
     return last
 
 
-def choice_letter(answer: str, choices: Mapping[str, str]) -> str | None:
-    """'(B)', 'B.', 'b', '(B) 12', 'B. 12', 'option B', '\\textbf{(B)}' -> 'B' when B is one of
-    the choices. A letter with its option's text counts as the letter, whatever the text."""
+def choice_letter(answer: str, choices: Mapping[str, str], *, with_text: bool = True) -> str | None:
+    """'(B)', 'B.', 'b' -> 'B' when B is one of the choices; with `with_text` (a model's
+    answer) also '(B) 12', 'B. 12', 'option B', '\\textbf{(B)}': a letter with its option's
+    text counts as the letter, whatever the text."""
     text = normalize(answer).text
-    m = _CHOICE_ALONE.match(text) or _CHOICE_WITH_TEXT.match(text)
+    m = _CHOICE_ALONE.match(text) or (_CHOICE_WITH_TEXT.match(text) if with_text else None)
     if m is None:
         return None
     letter = next(g for g in m.groups() if g).upper()

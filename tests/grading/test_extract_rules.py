@@ -355,3 +355,11 @@ def test_a_committed_letter_wins_and_a_cut_off_completion_never_matches(
 ) -> None:
     verdict = mwpbench.grade(completion, gold, choices=CHOICES, **extra)
     assert verdict.correct is correct, verdict
+
+
+def test_a_gold_is_read_as_a_letter_only_when_it_is_one() -> None:
+    """'A:B=3:5' as a gold is an option's text, not the letter A with a remark."""
+    choices = {"A": "1:2", "B": "A:B=3:5"}
+    assert mwpbench.grade("The answer is (B).", "A:B=3:5", choices=choices).correct is True
+    assert mwpbench.grade("The answer is (A).", "A:B=3:5", choices=choices).correct is False
+    assert choice_letter("A:B=3:5", choices, with_text=False) is None
