@@ -1,18 +1,22 @@
-"""A committed span -> the answer it states.
+"""A committed span or a closing sentence -> the answer it states.
 
 A model's answer line is often a sentence: "Tom will need 7 boxes", "she has $12 left after
-spending $8", "三角形的面积为 $6$". `reduce_span` keeps what the sentence commits to:
+spending $8", "三角形的面积为 $6$". `reduce_span` keeps what it commits to:
 
-- a span that is one math expression, a list or a hedge ("5 or 6") is kept as written;
-- an equation chain answers with its last side (`14 + 6 + 5 = 25` -> 25) unless it is a
-  genuine equation (`y = 2x + 1`, `x = 3`, `3x + 2 = 11` stay whole);
+- one math expression, a list ("1, 2, and 3") or a hedge ("5 or 6") is kept as written;
+- an equation chain answers with its last side (`14 + 6 + 5 = 25` -> 25, `last_side`) unless
+  it is a genuine equation (`y = 2x + 1`, `x = 3`, `3x + 2 = 11` stay whole);
 - number words are numbers ("twelve", "Four buses", "three hundred forty");
-- in prose, the last clause after "so/therefore/which means" that holds a quantity counts;
-  in it, the first quantity at or after the first linking verb (is, are, has, needs, costs,
-  will, =, 是, 为, 有, ...), else the last quantity. Quantities joined by "and"/"," form a
-  list, by "or" a hedge; a parenthesised remark with words is an aside and is skipped.
+- prose (`reduce_sentence`): the last clause after "so / therefore / which means / 解得"
+  that holds a quantity; in it a computed result ("6+8+16=30") first, else the first
+  quantity after the LAST linking verb (is, are, be, =, 是, 为: "the remainder when $2^{10}$
+  is divided by $7$ is $2$") or after the FIRST other verb (has, needs, costs, will, ...),
+  else the first quantity that follows no preposition ("in 4 weeks"). Conditions ("when
+  $x = 4$"), reasons ("because ..."), comparisons ("which is 4 more ...") and parenthesised
+  remarks are skipped; quantities joined by "and"/"," form a list, by "or" a hedge.
 
-Pure string work, linear in the span's length, never raises on model text.
+A unit that changes scale stays with a plain number ("5 cm"); a counted noun does not.
+Pure string work, linear in the text's length, never raises on model text.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from mwpbench.grading.layout import math_spans
+from mwpbench.grading.layout import MathSpan, math_spans
 from mwpbench.grading.normalize import UNITS
 from mwpbench.grading.parse import parse_number_words
 
@@ -72,7 +76,6 @@ _VERB = re.compile(
     r"|(?<![所没])有|需要|一共|共",
     re.IGNORECASE,
 )
-# a quantity right after a preposition is a circumstance ("in 4 weeks"), not the answer
 _CONDITION = re.compile(r"\b(?:when|if|where|whenever|given|assuming|for)\s*$", re.IGNORECASE)
 _COPULA_BEFORE = re.compile(r"(?:\b(?:is|are|was|were|be|equals)|是|为|等于)[\s:]*$", re.IGNORECASE)
 _EQUATION_WORD = re.compile(
@@ -81,6 +84,7 @@ _EQUATION_WORD = re.compile(
     re.IGNORECASE,
 )
 _NAMED = re.compile(r"^\d*\s*\\?[A-Za-z](?:_\{?\w+\}?)?$")
+# a quantity right after a preposition is a circumstance ("in 4 weeks"), not the answer
 _PREPOSITION = re.compile(
     r"\b(?:in|after|for|within|over|at|on|by|of|per|from|with|every|each|than|about)\s*$",
     re.IGNORECASE,
@@ -161,7 +165,7 @@ def reduce_span(span: str) -> str:
     return last_side(_dollars(_words_to_digits(_drop_asides(s, spans))))
 
 
-def reduce_sentence(s: str, spans: list | None = None) -> str | None:
+def reduce_sentence(s: str, spans: list[MathSpan] | None = None) -> str | None:
     """The quantity a prose sentence commits to (see the module doc), or None."""
     if spans is None:
         spans = math_spans(s)
@@ -177,13 +181,18 @@ def reduce_sentence(s: str, spans: list | None = None) -> str | None:
         if reason is not None and any(q.end <= reason.start() for q in inside):
             hi = reason.start()  # "16 because 4 * 4 = 16", "12 apples, which is 4 more"
             inside = [q for q in inside if q.end <= hi]
-        stated = [q for q in inside if not _CONDITION.search(skel, lo, q.start)]
+        stated = [q for q in inside if not _CONDITION.search(skel, max(lo, q.start - 16), q.start)]
         inside = stated or inside  # "when $x = 4$, $y = 7$": the condition is not stated
         groups = _groups(s, inside)
         computed = {(q.start, q.end) for q in _computed(s, inside)}
         with_result = [g for g in groups if any((q.start, q.end) in computed for q in g)]
         chosen = with_result[-1] if with_result else _choose(s, skel, groups, lo, hi)
-        if len(chosen) == 1 and chosen[0].math and _COPULA_BEFORE.search(skel, lo, chosen[0].start):
+        before = max(lo, chosen[0].start - 16)
+        if (
+            len(chosen) == 1
+            and chosen[0].math
+            and _COPULA_BEFORE.search(skel, before, chosen[0].start)
+        ):
             value = _named_value(chosen[0].text)
             return value + _unit_after(s, chosen[0].end, value)
         return _group_text(s, chosen)
@@ -238,12 +247,12 @@ def _choose(s: str, skel: str, groups: list[list[Quantity]], lo: int, hi: int) -
         before = [g for g in groups if g[-1].end <= verb.start()]
         return before[-1] if before else groups[-1]
     for g in groups:
-        if not _PREPOSITION.search(skel, lo, g[0].start):
+        if not _PREPOSITION.search(skel, max(lo, g[0].start - 16), g[0].start):
             return g
     return groups[0]
 
 
-def last_quantity(s: str, spans: list | None = None) -> tuple[str, bool] | None:
+def last_quantity(s: str, spans: list[MathSpan] | None = None) -> tuple[str, bool] | None:
     """The last quantity of a sentence (an arithmetic chain counts as its last side) and
     whether it came from a math span."""
     if spans is None:
@@ -328,7 +337,7 @@ def _split_top(s: str, pattern: re.Pattern[str]) -> list[str]:
     return parts
 
 
-def _skeleton(s: str, spans: list) -> str:
+def _skeleton(s: str, spans: list[MathSpan]) -> str:
     """`s` with math spans and parenthesised asides blanked (offsets kept)."""
     chars = list(s)
     for span in spans:
@@ -338,7 +347,7 @@ def _skeleton(s: str, spans: list) -> str:
     return _ASIDE.sub(lambda m: " " * len(m.group(0)), skel)
 
 
-def _quantities(s: str, skel: str, spans: list) -> list[Quantity]:
+def _quantities(s: str, skel: str, spans: list[MathSpan]) -> list[Quantity]:
     """Numbers, number words and math expressions outside asides, in order."""
     found: list[Quantity] = []
     for m in _NUMBER.finditer(skel):
@@ -366,7 +375,7 @@ def _quantities(s: str, skel: str, spans: list) -> list[Quantity]:
     return found
 
 
-def _has_math(skel: str, spans: list) -> bool:
+def _has_math(skel: str, spans: list[MathSpan]) -> bool:
     return any(skel[span.start] == "§" and _MATHY.search(span.inner) for span in spans)
 
 
@@ -453,9 +462,10 @@ def _unit_after(s: str, pos: int, value: str) -> str:
     if not _PLAIN_NUMBER.match(value):
         return ""
     m = _UNIT_AFTER.match(s, pos)
-    word = m.group(1).lower() if m else ""
-    if word not in _NOT_UNITS and (word in UNITS or word.rstrip("s") in UNITS):
-        return " " + m.group(1)  # type: ignore[union-attr]
+    if m is not None:
+        word = m.group(1).lower()
+        if word not in _NOT_UNITS and (word in UNITS or word.rstrip("s") in UNITS):
+            return " " + m.group(1)
     m = _CJK_UNIT_AFTER.match(s, pos)
     return " " + m.group(0).strip() if m else ""
 
@@ -468,7 +478,7 @@ def _dollars(s: str) -> str:
     return re.sub(r"(?<!\\)\$(?=\s*\d)", r"\\$", s) if "$" in s and not math_spans(s) else s
 
 
-def _is_prose(s: str, spans: list) -> bool:
+def _is_prose(s: str, spans: list[MathSpan]) -> bool:
     """Words beyond numbers, units, connectives, LaTeX commands and a counted noun after a
     number ("12 apples", "7 boxes", "12个")."""
     skel = _skeleton(s, spans)
@@ -502,7 +512,7 @@ _FUNCTION_WORDS = {
 }  # fmt: skip
 
 
-def _drop_asides(s: str, spans: list) -> str:
+def _drop_asides(s: str, spans: list[MathSpan]) -> str:
     """`s` without its parenthesised remarks ("3 trips (the last one carries 60 kg)")."""
     skel = _skeleton(s, spans)
     if skel.count(" ") == s.count(" "):

@@ -118,7 +118,9 @@ def grade_many(
         while chunk := list(islice(iterator, _CHUNK)):
             prepared = [
                 _prepare(
-                    it.get("completion", ""), it.get("gold", ""), it.get("finish_reason"),
+                    it.get("completion", ""),
+                    it.get("gold", ""),
+                    it.get("finish_reason"),
                     it.get("choices"),
                 )  # fmt: skip
                 for it in chunk

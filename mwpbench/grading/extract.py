@@ -21,7 +21,7 @@ All scanning is linear in the completion's length; nothing here can raise on mod
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from mwpbench.grading.answer_span import (
@@ -297,35 +297,37 @@ def _commitment(
     text: str, index: SpanIndex, choices: Mapping[str, str] | None
 ) -> Extraction | None:
     """The last commitment in the text, or None when there is none."""
-    # (start, rule, payload): payload is the answer for boxes and letters, the phrase end else
-    candidates: list[tuple[int, str, object]] = []
+    # (start, rule, read): `read` gives the committed text, or None when it is no answer
+    candidates: list[tuple[int, str, Callable[[], str | None]]] = []
     low = text.lower()
     patterns = [_CHOICE_STATEMENT] if _CHOICE_WORDS.search(low) else []
     if "选" in text:
         patterns.append(_CHOICE_STATEMENT_ZH)
+    options = {k.upper() for k in choices} if choices else None
     for pattern in patterns:
         for m in pattern.finditer(text):
-            letter = next(g for g in m.groups() if g)
-            if not choices or letter.upper() in {k.upper() for k in choices}:
-                candidates.append((m.start(), "choice", letter.upper()))
+            letter = next(g for g in m.groups() if g).upper()
+            if options is None or letter in options:
+                candidates.append((m.start(), "choice", lambda letter=letter: letter))
     boxed = _last_boxed_group(text)
     if boxed is not None:
-        candidates.append((boxed[0], "boxed", boxed))
+        candidates.append((boxed[0], "boxed", lambda content=boxed[1]: content))
     for start, end, rule in _phrase_candidates(text, low):
-        candidates.append((start, rule, end))
+        candidates.append((start, rule, lambda end=end: _phrase_span(text, end, index)))
     if "####" in text:
-        candidates.extend((m.start(), "hash", m) for m in _HASH.finditer(text))
+        candidates.extend(
+            (m.start(), "hash", lambda m=m: _hash_span(m)) for m in _HASH.finditer(text)
+        )
     candidates.sort(key=lambda c: c[0])
-    for start, rule, payload in reversed(candidates):
+    for start, rule, read in reversed(candidates):
+        raw = read()
         if rule == "choice":
-            return Extraction(str(payload), rule, start)
-        if rule == "boxed":
-            _, content, closed = payload  # type: ignore[misc]
-            if not closed:
+            return Extraction(raw, rule, start)
+        if rule == "boxed" and boxed is not None:
+            if not boxed[2]:
                 # "\boxed{5" never closed: cut off mid-answer (5 may become 50) or malformed
-                return Extraction(content, rule, start, broken=True)
-            return _resolved(content, rule, start, choices, boxed=True)
-        raw = _hash_span(payload) if rule == "hash" else _phrase_span(text, payload, index)  # type: ignore[arg-type]
+                return Extraction(boxed[1], rule, start, broken=True)
+            return _resolved(boxed[1], rule, start, choices, boxed=True)
         if raw is None or "\\boxed" in raw or "\\fbox" in raw:
             continue  # not an answer; a box inside the phrase is its own candidate
         if boxed is not None and start > boxed[0] and not _looks_like_answer(raw):
