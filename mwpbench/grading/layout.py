@@ -31,7 +31,7 @@ _CONTINUATION = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 _CONTENT = re.compile(
-    r"\d|answer|答|选|\$|\\\(|\\\[|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|"
+    r"\d|answer\s*(?:is|:)|答|选|\$|\\\(|\\\[|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|"
     r"eleven|twelve|twenty|thirty|forty|fifty|hundred)\b",
     re.IGNORECASE,
 )

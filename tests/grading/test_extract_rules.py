@@ -42,6 +42,7 @@ def test_clean_maps_full_width_and_blanks_markup_keeping_offsets() -> None:
         ("It is 12.<|im_end|>\n<|im_start|>user\n13?", "It is 12."),
         ("【答案】D<eoa>\n【解析】……【答案】A<eoa>", "【答案】D"),
         ("It is 12.\n问题：下一题是多少？", "It is 12.\n"),
+        ("The answer is B.\nQuestion: Which is larger?\nThe answer is C.", "The answer is B.\n"),
     ],
 )
 def test_a_continuation_after_the_answer_is_cut(text: str, kept: str) -> None:
@@ -55,6 +56,7 @@ def test_a_continuation_after_the_answer_is_cut(text: str, kept: str) -> None:
         "Problem: Find x.\nSolution: x = 4.",
         "Question 1: no, because 2 and 3 differ.\n\nQuestion 2: yes.",  # numbered parts
         "Let me check the question: is it 4?",  # not at a line start
+        "Let's answer it.\nQuestion: Tom has 5 apples and eats 2.\nAnswer: 3 are left.",
     ],
 )
 def test_a_marker_before_any_answer_or_inside_the_answer_is_no_continuation(text: str) -> None:
