@@ -201,7 +201,7 @@ def _prepare(
     gold_text = gold
     if choices:
         letter = choice_letter(pred, choices)
-        gold_letter = choice_letter(gold, choices)
+        gold_letter = choice_letter(gold, choices, with_text=False)  # a gold is a letter or a text
         if letter is not None and gold_letter is not None:
             ok = letter == gold_letter
             return Verdict(ok, "correct" if ok else "incorrect", letter, ex.rule, "choice")

@@ -121,7 +121,12 @@ def equal(p: Ans, g: Ans) -> tuple[bool, str]:
     if g.kind == "assign" and p.kind not in ("assign", "eq"):
         return equal(p, g.value)
     if p.kind == "assign" and g.kind == "assign":
-        if p.var != g.var and p.var is not None and g.var is not None and len(p.var) == len(g.var) == 1:
+        if (
+            p.var != g.var
+            and p.var is not None
+            and g.var is not None
+            and len(p.var) == len(g.var) == 1
+        ):
             return False, "equation"
         return equal(p.value, g.value)
     if "eq" in (p.kind, g.kind):
@@ -134,7 +139,9 @@ def equal(p: Ans, g: Ans) -> tuple[bool, str]:
         return same, "text"
     if g.kind == "list" and len(g.value) == 1:
         return equal(p, g.value[0])
-    if p.kind == "list" and (len(p.value) == 1 or (g.kind != "list" and _unique_count(p.value) == 1)):
+    if p.kind == "list" and (
+        len(p.value) == 1 or (g.kind != "list" and _unique_count(p.value) == 1)
+    ):
         return equal(p.value[0], g)  # "x+11 or 11+x" is one answer written twice, not a hedge
     interval_kinds = ("interval", "rel")
     if p.kind in interval_kinds or g.kind in interval_kinds:
@@ -320,7 +327,9 @@ def scalar_equal(p: Ans, g: Ans) -> tuple[bool, str]:
         pv = pv * sp.Rational(UNITS[pu][1].numerator, UNITS[pu][1].denominator)
         gv = gv * sp.Rational(UNITS[gu][1].numerator, UNITS[gu][1].denominator)
     if p.kind == "num" and g.kind == "num" and pv.is_Rational and gv.is_Rational:
-        ok, method = number_equal(Fraction(int(pv.p), int(pv.q)), Fraction(int(gv.p), int(gv.q)), g.tol)
+        ok, method = number_equal(
+            Fraction(int(pv.p), int(pv.q)), Fraction(int(gv.p), int(gv.q)), g.tol
+        )
         return ok, method
     if not pv.free_symbols and not gv.free_symbols:
         if g.tol is not None:  # a rounded decimal gold: any exact value that rounds to it

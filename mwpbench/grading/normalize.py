@@ -63,9 +63,13 @@ _DROP = re.compile(
     r"(?<!\\)\\(?:left|right|big|Big|bigg|Bigg|displaystyle|textstyle|scriptstyle|!|,|;|:| )"
     r"(?![a-zA-Z])"
 )
-_TEXT_CMD = re.compile(r"\\(?:text|textbf|textit|textrm|mathrm|mathbf|mathit|mbox|operatorname|textnormal)\s*\{")
+_TEXT_CMD = re.compile(
+    r"\\(?:text|textbf|textit|textrm|mathrm|mathbf|mathit|mbox|operatorname|textnormal)\s*\{"
+)
 _DEG = re.compile(r"\^\s*\{\s*\\circ\s*\}|\^\s*\{\s*\}\s*\\circ|\^\s*\\circ|\\circ|°|\\degree")
-_TRIG_DEG = re.compile(r"\\(?:sin|cos|tan|cot|sec|csc)(?![a-zA-Z]).*?(?:\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|°)")
+_TRIG_DEG = re.compile(
+    r"\\(?:sin|cos|tan|cot|sec|csc)(?![a-zA-Z]).*?(?:\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|°)"
+)
 _TRIG_DEG_VALUE = re.compile(r"(\d+(?:\.\d+)?)\s*(?:\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|°)")
 _PERCENT = re.compile(r"\\%|%|％")
 _DOLLAR_SIGN = re.compile(r"\\\$")
@@ -76,8 +80,11 @@ _FONT = re.compile(r"\\(?:rm|bf|it|sf|tt)(?![a-zA-Z])")
 _APPROX = re.compile(r"^\s*(?:\\approx|\\sim|≈)\s*")
 _UNIT_GROUP = r"\\(?:mathrm|text|textrm|mbox)\s*\{[^{}]*\}(?:\s*\^\s*\{?\s*[23]\s*\}?)?"
 _LATEX_UNIT = re.compile(
-    r"^(?P<body>.*?[\d}.])\s*(?P<unit>" + _UNIT_GROUP
-    + r"(?:\s*(?:/|\\cdot|-|\s)\s*" + _UNIT_GROUP + r")*)\s*$"
+    r"^(?P<body>.*?[\d}.])\s*(?P<unit>"
+    + _UNIT_GROUP
+    + r"(?:\s*(?:/|\\cdot|-|\s)\s*"
+    + _UNIT_GROUP
+    + r")*)\s*$"
 )
 _SQRT_SHORT = re.compile(r"\\sqrt\s*(\d|[a-zA-Z](?![a-zA-Z]))")
 _FRAC_SHORT = re.compile(r"\\frac\s*(\d|[a-zA-Z](?![a-zA-Z]))\s*(\d|[a-zA-Z](?![a-zA-Z]))")
@@ -268,7 +275,13 @@ def normalize(text: str) -> Normalized:
         s = s.replace(",", "")
     if (m := _REPEATING.fullmatch(s)) is not None:  # 0.\overline{4} = 4/9, 0.1\overline{6} = 1/6
         s = _repeating_fraction(m)
-    while len(s) > 2 and s[0] == "{" and s[-1] == "}" and (g := unwrap_braced(s, 0)) and g[1] == len(s):
+    while (
+        len(s) > 2
+        and s[0] == "{"
+        and s[-1] == "}"
+        and (g := unwrap_braced(s, 0))
+        and g[1] == len(s)
+    ):
         s = g[0].strip()  # a redundant brace group: {5} is 5
     return Normalized(text=s, unit=unit, raw=raw)
 
@@ -290,7 +303,9 @@ def _peel_word_unit(s: str) -> tuple[str, str | None]:
         return s, None
     num, unit = m.group("num").strip(), m.group("unit")
     low = unit.lower()
-    if not re.fullmatch(r"[+-]?[\d.,/{}\\a-z]*\d[\d.,/{}\\a-z]*", num) or re.search(r"[a-z]", num.replace("\\frac", "")):
+    if not re.fullmatch(r"[+-]?[\d.,/{}\\a-z]*\d[\d.,/{}\\a-z]*", num) or re.search(
+        r"[a-z]", num.replace("\\frac", "")
+    ):
         # the number part holds letters (an expression such as 2x): keep as is
         return s, None
     num = num.rstrip(".") if num.count(".") > 1 else num  # "4.4. dollars"

@@ -53,7 +53,9 @@ _DEC = re.compile(r"[+-]?(?:\d+\.\d*|\.\d+)")
 _SLASH = re.compile(r"([+-]?\d+)\s*/\s*(\d+)")
 _FRAC = re.compile(r"([+-]?)\\frac\s*(?:\{\s*([+-]?\d+)\s*\}|(\d))\s*(?:\{\s*(\d+)\s*\}|(\d))")
 _MIXED_SLASH = re.compile(r"([+-]?)(\d+)\s+(\d+)\s*/\s*(\d+)")
-_MIXED_FRAC = re.compile(r"([+-]?)(\d+)\s*\\frac\s*(?:\{\s*(\d+)\s*\}|(\d))\s*(?:\{\s*(\d+)\s*\}|(\d))")
+_MIXED_FRAC = re.compile(
+    r"([+-]?)(\d+)\s*\\frac\s*(?:\{\s*(\d+)\s*\}|(\d))\s*(?:\{\s*(\d+)\s*\}|(\d))"
+)
 _PAREN_FRAC = re.compile(r"([+-]?)\(\((\d+)\)/\((\d+)\)\)")  # Math23k ((a)/(b))
 # the dataset notations for mixed numbers, read only when they are the whole answer:
 # Math23k N((a)/(b)) and Ape210k N(a/b), both meaning N + a/b (a < b)
@@ -77,7 +79,9 @@ def parse_number(s: str) -> tuple[Fraction, Fraction | None] | None:
         return Fraction(int(s)), None
     if _DEC.fullmatch(s):
         k = _decimals(s)
-        return Fraction(s if not s.endswith(".") else s[:-1]), (Fraction(1, 2 * 10**k) if k else None)
+        return Fraction(s if not s.endswith(".") else s[:-1]), (
+            Fraction(1, 2 * 10**k) if k else None
+        )
     if m := _SLASH.fullmatch(s):
         return (Fraction(int(m[1]), int(m[2])), None) if int(m[2]) else None
     if m := _FRAC.fullmatch(s):
@@ -115,7 +119,11 @@ _SMALL = {
         "fourteen fifteen sixteen seventeen eighteen nineteen".split()
     )
 }
-_TENS = {w: 10 * i for i, w in enumerate("_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()) if i >= 2}
+_TENS = {
+    w: 10 * i
+    for i, w in enumerate("_ _ twenty thirty forty fifty sixty seventy eighty ninety".split())
+    if i >= 2
+}
 _SCALES = {"hundred": 100, "thousand": 1000, "million": 10**6, "billion": 10**9}
 _ORDINAL_WORDS = {"half": Fraction(1, 2), "quarter": Fraction(1, 4)}
 
@@ -353,7 +361,12 @@ def _apply_function(sp: Any, name: str, arg: Any) -> Any:
 
 
 def _safe_pow(sp: Any, base: Any, exponent: Any) -> Any:
-    if exponent.is_Number and base.is_Number and abs(exponent) > MAX_EXPONENT and base not in (0, 1, -1):
+    if (
+        exponent.is_Number
+        and base.is_Number
+        and abs(exponent) > MAX_EXPONENT
+        and base not in (0, 1, -1)
+    ):
         raise ParseFailure("exponent too large")
     if exponent.is_Pow and exponent.base.is_Number and base.is_Number:
         raise ParseFailure("a numeric power tower")
@@ -601,7 +614,9 @@ def _scalar(s: str) -> Ans:
 def _from_sympy(value: Any) -> Ans:
     sp = _sympy()
     if isinstance(value, sp.MatrixBase):
-        rows = tuple(tuple(_from_sympy(value[i, j]) for j in range(value.cols)) for i in range(value.rows))
+        rows = tuple(
+            tuple(_from_sympy(value[i, j]) for j in range(value.cols)) for i in range(value.rows)
+        )
         return Ans("matrix", rows)
     if isinstance(value, (sp.Interval, sp.Union)) or value is sp.S.Reals:
         return Ans("interval", value)
@@ -754,8 +769,10 @@ def _parse_relation(s: str, depth: int) -> Ans:
             return Ans("assign", rhs, var=lhs_text)
         if lhs.kind == "expr" and isinstance(lhs.value, sp.Symbol) and rhs.kind != "expr":
             return Ans("assign", rhs, var=str(lhs.value))
-        if lhs.kind == "expr" and isinstance(lhs.value, (sp.Symbol, sp.Function)) and (
-            rhs.kind == "num" or lhs.value not in to_sympy(rhs).free_symbols
+        if (
+            lhs.kind == "expr"
+            and isinstance(lhs.value, (sp.Symbol, sp.Function))
+            and (rhs.kind == "num" or lhs.value not in to_sympy(rhs).free_symbols)
         ):
             return Ans("assign", rhs, var=str(lhs.value))
         if lhs.kind not in ("num", "expr") or rhs.kind not in ("num", "expr"):

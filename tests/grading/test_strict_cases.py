@@ -60,7 +60,10 @@ CATEGORIES = {
     "hedged",
     "malformed",
 }
-RULES = {"boxed", "final_answer", "answer_is", "hash", "choice", "last_number", "none"}
+RULES = {
+    "boxed", "final_answer", "answer_is", "hash", "choice", "closing", "last_expression",
+    "last_number", "none",
+}  # fmt: skip
 STATUSES = {"correct", "incorrect", "no_answer", "parse_error", "timeout", "error"}
 SOURCE = re.compile(
     r"policy|official-false-positive|mathverify-weakness|qwen-grader-weakness|dataset:[a-z0-9_]+"
