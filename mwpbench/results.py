@@ -13,7 +13,7 @@ import json
 import logging
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -313,6 +313,51 @@ def finalize_metrics(run: dict[str, Any], records: Sequence[Mapping[str, Any]]) 
     }
 
 
+VERDICT_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
+    "strict": (("correct", "correct"), ("status", "status"), ("extracted", "extracted"),
+               ("rule", "rule"), ("method", "method"), ("detail", "detail")),
+    "official": (("official_correct", "correct"), ("official_status", "status"),
+                 ("official_extracted", "extracted"), ("official_rule", "rule"),
+                 ("official_detail", "detail")),
+}  # fmt: skip
+"""grader -> (sample field, Verdict attribute) pairs: where each grader's verdict is stored."""
+
+
+def gradable(record: Mapping[str, Any]) -> bool:
+    """Whether a sample has a completion to grade (a failed generation has none)."""
+    return record.get("status") != "error" and record.get("error") is None
+
+
+def grade_samples(
+    records: Sequence[Mapping[str, Any]],
+    *,
+    graders: Sequence[str] = ("strict", "official"),
+    jobs: int | None = None,
+    timeout: float = 5.0,
+    on_graded: Callable[[int], object] | None = None,
+) -> list[dict[str, Any]]:
+    """The records with fresh verdicts of `graders`; failed generations stay `error`.
+    `on_graded(1)` is called after each graded record (a progress bar's update)."""
+    from mwpbench.grading.batch import grade_items
+
+    out = [dict(r) for r in records]
+    todo = [r for r in out if gradable(r)]
+    items = (
+        {"completion": r.get("completion") or "", "gold": r.get("gold") or "",
+         "finish_reason": r.get("finish_reason"), "choices": r.get("choices"),
+         "task": r.get("task")}
+        for r in todo
+    )  # fmt: skip
+    for record, verdicts in zip(todo, grade_items(items, graders=graders, jobs=jobs,
+                                                  timeout=timeout)):  # fmt: skip
+        for grader, verdict in verdicts.items():
+            for name, attr in VERDICT_FIELDS[grader]:
+                record[name] = getattr(verdict, attr)
+        if on_graded is not None:
+            on_graded(1)
+    return out
+
+
 def regrade(
     path: str | os.PathLike[str],
     *,
@@ -325,7 +370,7 @@ def regrade(
     """Grade a run again from its stored completions (no model): `grader` is "strict",
     "official" or "all" (both); `headline` optionally switches the headline grader. The
     samples and run.json are rewritten atomically."""
-    from mwpbench.runner import grade_records
+    from mwpbench.progress import progress_bar
 
     if grader not in ("all", "strict", "official"):
         raise ConfigError(f"grader must be all, strict or official, got {grader!r}")
@@ -335,10 +380,14 @@ def regrade(
     run = result.run
     timeout = timeout or float(run.get("graders", {}).get("timeout", 5.0))
     records = result.samples
-    graded = grade_records(
-        records, graders=("strict", "official") if grader == "all" else (grader,),
-        jobs=jobs, timeout=timeout, progress=progress,
-    )  # fmt: skip
+    bar = progress_bar(sum(1 for r in records if gradable(r)), "grade", progress)
+    try:
+        graded = grade_samples(
+            records, graders=("strict", "official") if grader == "all" else (grader,),
+            jobs=jobs, timeout=timeout, on_graded=bar.update,
+        )  # fmt: skip
+    finally:
+        bar.close()
     order = [t["name"] for t in run.get("tasks", [])]
     graded = [dict(r) for r in canonical_order(graded, order)]
     write_samples(result.path / SAMPLES, graded)
@@ -514,6 +563,7 @@ __all__ = [
     "canonical_order",
     "compare_runs",
     "find_resumable",
+    "grade_samples",
     "load_run",
     "merge_runs",
     "read_samples",

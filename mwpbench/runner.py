@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from mwpbench.errors import BackendError, ConfigError, MwpbenchError, RunInterrupted
+from mwpbench.progress import progress_bar
 from mwpbench.results import (
     RUN_JSON,
     SAMPLES,
@@ -37,6 +38,8 @@ from mwpbench.results import (
     canonical_order,
     finalize_metrics,
     find_resumable,
+    gradable,
+    grade_samples,
     make_run_dir,
     read_run_json,
     read_samples,
@@ -380,52 +383,6 @@ def generation_records(
     return out
 
 
-def _bar(total: int, desc: str, progress: bool) -> Any:
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, unit="sample", disable=not progress or total == 0,
-                dynamic_ncols=True, leave=False)  # fmt: skip
-
-
-def grade_records(
-    records: Sequence[Mapping[str, Any]],
-    *,
-    graders: Sequence[str] = ("strict", "official"),
-    jobs: int | None = None,
-    timeout: float = 5.0,
-    progress: bool = False,
-) -> list[dict[str, Any]]:
-    """The records with fresh verdicts (strict: `extracted`, `correct`, `status`, `rule`,
-    `method`, `detail`; official: `official_*`). Failed generations stay `error`."""
-    from mwpbench.grading import grade_many
-    from mwpbench.grading.official import grade_official
-
-    out = [dict(r) for r in records]
-    todo = [r for r in out if r.get("status") != "error" and r.get("error") is None]
-    if "official" in graders:
-        for r in todo:
-            v = grade_official(r.get("completion") or "", r.get("gold") or "")
-            r.update(official_correct=v.correct, official_extracted=v.extracted,
-                     official_status=v.status, official_rule=v.rule,
-                     official_detail=v.detail)  # fmt: skip
-    if "strict" in graders and todo:
-        items = (
-            {"completion": r.get("completion") or "", "gold": r.get("gold") or "",
-             "finish_reason": r.get("finish_reason"), "choices": r.get("choices"),
-             "task": r.get("task")}
-            for r in todo
-        )  # fmt: skip
-        bar = _bar(len(todo), "grade", progress)
-        try:
-            for r, v in zip(todo, grade_many(items, jobs=jobs, timeout=timeout)):
-                r.update(extracted=v.extracted, correct=v.correct, status=v.status,
-                         rule=v.rule, method=v.method, detail=v.detail)  # fmt: skip
-                bar.update(1)
-        finally:
-            bar.close()
-    return out
-
-
 # --- provenance -------------------------------------------------------------------------------
 
 
@@ -608,8 +565,12 @@ class Run:
             records = {**keep, **{k: r for k, r in new.items() if k in wanted}}
             t = time.perf_counter()
             ungraded = [r for r in records.values() if r.get("status") is None]
-            graded = grade_records(ungraded, jobs=self.cfg.jobs, timeout=self.cfg.timeout,
-                                   progress=self.cfg.progress)  # fmt: skip
+            bar = progress_bar(sum(1 for r in ungraded if gradable(r)), "grade", self.cfg.progress)
+            try:
+                graded = grade_samples(ungraded, jobs=self.cfg.jobs, timeout=self.cfg.timeout,
+                                       on_graded=bar.update)  # fmt: skip
+            finally:
+                bar.close()
             records.update({r["key"]: r for r in graded})
             self._timed("grade", t)
         except KeyboardInterrupt:
@@ -828,7 +789,7 @@ class Run:
         by_request = {r.id: r for r in todo}
         seen: set[str] = set()
         t = time.perf_counter()
-        bar = _bar(sum(len(pending[r.id]) for r in todo), "generate", cfg.progress)
+        bar = progress_bar(sum(len(pending[r.id]) for r in todo), "generate", cfg.progress)
         writer = SampleWriter(samples_path)
 
         def on_result(generation: Generation) -> None:
@@ -862,7 +823,6 @@ __all__ = [
     "RunInterrupted",
     "default_backend",
     "evaluate",
-    "grade_records",
     "load_problems",
     "make_backend",
     "paper_cap",

@@ -15,6 +15,10 @@ Status = Literal["correct", "incorrect", "no_answer", "parse_error", "timeout", 
 
 FinishReason = Literal["stop", "length", "error"]
 
+GRADERS: tuple[str, ...] = ("strict", "official")
+"""The two graders, closed: every run stores both verdicts of every sample. `strict` is
+value equivalence (the default headline); `official` reproduces MWPBench's fuzzy matcher."""
+
 
 @dataclass(frozen=True, slots=True)
 class Problem:

@@ -155,7 +155,7 @@ def test_golds_the_official_strip_cannot_read_are_counted(tmp_path):
     """OFFICIAL_GRADER.md step 2: the official driver crashes on such a gold; we grade it by
     raw equality and count it in run.json (a gold ending in a bare \\sqrt makes strip raise)."""
     from mwpbench.grading.official import GOLD_FALLBACK_DETAIL
-    from mwpbench.runner import grade_records
+    from mwpbench.results import grade_samples
 
     records = [
         {"key": "a", "id": "a", "task": "math", "subset": "MATH.Algebra", "sample_index": 0,
@@ -163,7 +163,7 @@ def test_golds_the_official_strip_cannot_read_are_counted(tmp_path):
         {"key": "b", "id": "b", "task": "math", "subset": "MATH.Algebra", "sample_index": 0,
          "completion": "I think it is 2", "finish_reason": "stop", "gold": r"2\sqrt", "error": None},
     ]  # fmt: skip
-    graded = grade_records(records, jobs=1)
+    graded = grade_samples(records, jobs=1)
     assert [r["official_detail"] for r in graded] == [None, GOLD_FALLBACK_DETAIL]
     from mwpbench.results import finalize_metrics
 

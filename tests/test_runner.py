@@ -174,9 +174,9 @@ def test_interrupt_mid_generation_then_resume_equals_uninterrupted(release, tmp_
 
 
 def test_interrupt_mid_grading_keeps_generations(release, tmp_path, monkeypatch):
-    import mwpbench.grading
+    import mwpbench.grading.batch
 
-    real = mwpbench.grading.grade_many
+    real = mwpbench.grading.batch.grade_many
 
     def interrupted(items, **kw):
         for i, verdict in enumerate(real(items, **kw)):
@@ -184,11 +184,11 @@ def test_interrupt_mid_grading_keeps_generations(release, tmp_path, monkeypatch)
                 raise KeyboardInterrupt
             yield verdict
 
-    monkeypatch.setattr(mwpbench.grading, "grade_many", interrupted)
+    monkeypatch.setattr(mwpbench.grading.batch, "grade_many", interrupted)
     with pytest.raises(RunInterrupted):
         run(release, tmp_path, ScriptedBackend(_table_full()), run_id="r")
     assert len(read_lines(tmp_path / "r" / "samples.jsonl")) == 7
-    monkeypatch.setattr(mwpbench.grading, "grade_many", real)
+    monkeypatch.setattr(mwpbench.grading.batch, "grade_many", real)
     resumed = run(release, tmp_path, ScriptedBackend({}, forbid=True), run_id="r", resume=True)
     assert resumed.status == "complete" and resumed.run["counts"]["generated"] == 0
     assert resumed.metrics["strict"]["micro"]["correct"] == 4
