@@ -11,7 +11,6 @@ uninterrupted one.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -22,35 +21,29 @@ import platform
 import re
 import subprocess
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from mwpbench import results
 from mwpbench.errors import BackendError, ConfigError, MwpbenchError, RunInterrupted
 from mwpbench.progress import progress_bar
-from mwpbench.results import (
-    RUN_JSON,
-    SAMPLES,
-    SCHEMA_VERSION,
-    RunResult,
-    SampleWriter,
-    canonical_order,
-    finalize_metrics,
-    find_resumable,
-    gradable,
-    grade_samples,
-    make_run_dir,
-    read_run_json,
-    read_samples,
-    sample_key,
-    slug,
-    truncate_partial_line,
-    utc_now,
-    write_json,
-    write_samples,
+from mwpbench.results import RunResult
+from mwpbench.types import (
+    Generation,
+    GenerationRequest,
+    LoadedTask,
+    Problem,
+    RunRecord,
+    SampleRecord,
+    SamplingParams,
+    ShardInfo,
+    TaskEntry,
 )
-from mwpbench.types import Generation, GenerationRequest, Problem, SamplingParams
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mwpbench.prompts import PromptTemplate
 
 log = logging.getLogger(__name__)
 
@@ -58,11 +51,6 @@ PAPER_CAP = 2000
 """The official driver evaluates at most the first 2000 records of each data_topic."""
 
 DEFAULT_SUITE = "mwpbench"
-VERDICT_FIELDS = (
-    "extracted", "correct", "status", "rule", "method", "detail",
-    "official_correct", "official_extracted", "official_status", "official_rule",
-    "official_detail",
-)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -191,8 +179,8 @@ def load_problems(
     release: str | None,
     limit: int | None,
     official: bool,
-) -> tuple[list[Problem], list[dict[str, Any]]]:
-    """All problems of the run (task order, file order) and the run.json `tasks` entries."""
+) -> list[LoadedTask]:
+    """Every task of the run (in order) with its problems (file order, capped, limited)."""
     from mwpbench import config
     from mwpbench.datasets.loader import load
 
@@ -203,38 +191,26 @@ def load_problems(
                 f"--data-file names task(s) {unknown} that are not in this run ({names}); "
                 "add them to --tasks or fix the TASK= prefix"
             )
-    problems: list[Problem] = []
-    entries: list[dict[str, Any]] = []
+    out: list[LoadedTask] = []
     for name in names:
         files = data_files.get(name) if isinstance(data_files, Mapping) else data_files
         if isinstance(files, (list, tuple)) and len(files) == 1:
             files = files[0]
-        loaded = load(
-            name, source=source, data_files=files,
-            release=release if files is None and source == "mwpbench" else None,
-        )  # fmt: skip
+        pinned = release if files is None and source == "mwpbench" else None
+        loaded = load(name, source=source, data_files=files, release=pinned)
         task_problems = loaded.problems
         if official:
             task_problems = paper_cap(task_problems)
         if limit is not None:
             task_problems = task_problems[:limit]
         spec = config.get_task(name)
-        shas = [_sha256(f) for f in loaded.files]
-        digest = shas[0] if len(shas) == 1 else hashlib.sha256("".join(shas).encode()).hexdigest()
-        entries.append({
-            "name": name,
-            "version": spec.version,
-            "source": source,
-            "n": len(task_problems),
-            "data_sha256": digest,
-            "data_files": [{"name": Path(f).name, "sha256": s}
-                           for f, s in zip(loaded.files, shas)],
-            "language": "en" if source == "mwpbench" else spec.language,
-            "release": release if files is None and source == "mwpbench" else None,
-            "dropped": dict(loaded.dropped),
-        })  # fmt: skip
-        problems.extend(task_problems)
-    return problems, entries
+        out.append(LoadedTask(
+            name=name, version=spec.version, source=source,
+            language="en" if source == "mwpbench" else spec.language, release=pinned,
+            problems=tuple(task_problems), files=tuple((f, _sha256(f)) for f in loaded.files),
+            dropped=dict(loaded.dropped),
+        ))  # fmt: skip
+    return out
 
 
 # --- sampling and backends -----------------------------------------------------------------
@@ -313,74 +289,6 @@ def make_backend(name: str, model: str, options: Mapping[str, Any]) -> Any:
             "folder or a Hugging Face model id (and check the network or HF_TOKEN for hub "
             "downloads)"
         ) from exc
-
-
-# --- sample records --------------------------------------------------------------------------
-
-
-def _prompt_text(request: GenerationRequest) -> str:
-    if request.prompt is not None:
-        return request.prompt
-    return "\n".join(f"<|{m['role']}|>\n{m['content']}" for m in request.messages or ())
-
-
-def sample_record(
-    request: GenerationRequest,
-    problem: Problem,
-    index: int,
-    *,
-    completion: str = "",
-    finish_reason: str = "error",
-    prompt_tokens: int | None = None,
-    completion_tokens: int | None = None,
-    error: str | None = None,
-) -> dict[str, Any]:
-    """One samples.jsonl line, verdicts not yet filled in (status None = ungraded;
-    a failed generation gets status "error" at once)."""
-    meta = request.meta
-    record: dict[str, Any] = {
-        "key": sample_key(problem.task, problem.id, index, meta["prompt_hash"],
-                          meta["sampling_hash"]),
-        "id": problem.id,
-        "task": problem.task,
-        "subset": problem.subset,
-        "sample_index": index,
-        "prompt": _prompt_text(request),
-        "completion": completion,
-        "finish_reason": finish_reason,
-        "gold": problem.answer,
-    }  # fmt: skip
-    options = problem.meta.get("options")
-    if options:
-        record["choices"] = dict(options)
-    for name in VERDICT_FIELDS:
-        record[name] = None
-    if error is not None:
-        record.update(correct=False, status="error", official_correct=False,
-                      official_status="error", detail=error)  # fmt: skip
-    record.update(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, error=error)
-    return record
-
-
-def generation_records(
-    generation: Generation,
-    request: GenerationRequest,
-    problem: Problem,
-    indices: Iterable[int],
-) -> list[dict[str, Any]]:
-    """The sample lines of one Generation, for the sample indices still missing."""
-    out = []
-    for i in indices:
-        if generation.error is not None or i >= len(generation.completions):
-            message = generation.error or f"backend returned no completion {i}"
-            out.append(sample_record(request, problem, i, error=message))
-            continue
-        c = generation.completions[i]
-        out.append(sample_record(
-            request, problem, i, completion=c.text, finish_reason=c.finish_reason,
-            prompt_tokens=c.prompt_tokens, completion_tokens=c.completion_tokens,
-        ))  # fmt: skip
-    return out
 
 
 # --- provenance -------------------------------------------------------------------------------
@@ -499,15 +407,15 @@ class _Plan:
 
     names: list[str]
     suite: str | None
-    task_entries: list[dict[str, Any]]
+    tasks: list[TaskEntry]
     problems: dict[str, Problem]  # by problem id
     requests: list[GenerationRequest]
-    template: Any  # PromptTemplate
+    template: PromptTemplate
     sampling: SamplingParams  # with the template's stop strings
     s_hash: str
-    shard: dict[str, int] | None
+    shard: ShardInfo | None
     backend_name: str
-    backend_args: Any
+    backend_args: dict[str, Any]
     config_hash: str
 
 
@@ -518,7 +426,7 @@ class Run:
         self.cfg = cfg
         self.backend = backend
         self.timings: dict[str, float] = {}
-        self.run: dict[str, Any] = {}
+        self.run: RunRecord | None = None
         self.dir: Path = Path(cfg.output)
 
     def _timed(self, name: str, start: float) -> None:
@@ -530,22 +438,24 @@ class Run:
     def execute(self) -> RunResult:
         t_total = time.perf_counter()
         plan = self._plan()
-        self._open_run_dir(plan.config_hash)
-        self.run = self._describe(plan)
-        samples_path = self.dir / SAMPLES
-        stored: dict[str, dict[str, Any]] = {}
-        if self.cfg.resume and (self.dir / RUN_JSON).exists():
-            previous = read_run_json(self.dir)
-            self.run["created_at"] = previous.get("created_at", self.run["created_at"])
-            truncate_partial_line(samples_path)
-            stored = {r["key"]: r for r in read_samples(samples_path)}
-        write_json(self.dir / RUN_JSON, self.run)
+        cfg = self.cfg
+        self.dir = results.open_run_dir(cfg.output, run_id=cfg.run_id, config_hash=plan.config_hash,
+                                        model=cfg.model, resume=cfg.resume)  # fmt: skip
+        run = self.run = self._describe(plan)
+        stored: dict[str, SampleRecord] = {}
+        if cfg.resume:
+            previous, lines = results.stored_samples(self.dir)
+            if previous is not None:
+                results.continue_run(run, previous)
+                stored = {r["key"]: r for r in lines}
+        results.write_run(self.dir, run)
 
         wanted: dict[str, tuple[GenerationRequest, Problem, int]] = {}
         for req in plan.requests:
             problem = plan.problems[req.meta["problem_id"]]
             for i in range(plan.sampling.n):
-                key = sample_key(problem.task, problem.id, i, plan.template.hash, plan.s_hash)
+                key = results.sample_key(problem.task, problem.id, i, plan.template.hash,
+                                         plan.s_hash)  # fmt: skip
                 wanted[key] = (req, problem, i)
         # stored generations are kept; failed ones (status "error") are tried again
         keep = {k: r for k, r in stored.items() if k in wanted and r.get("status") != "error"}
@@ -558,20 +468,14 @@ class Run:
             log.info("resume: %d of %d samples stored; generating %d request(s)",
                      len(keep), len(wanted), len(todo))  # fmt: skip
 
-        new: dict[str, dict[str, Any]] = {}  # filled as generations arrive
+        new: dict[str, SampleRecord] = {}  # filled as generations arrive
         try:
             if todo:
-                self._generate(todo, pending, plan, samples_path, new)
+                self._generate(todo, pending, plan, new)
             records = {**keep, **{k: r for k, r in new.items() if k in wanted}}
             t = time.perf_counter()
-            ungraded = [r for r in records.values() if r.get("status") is None]
-            bar = progress_bar(sum(1 for r in ungraded if gradable(r)), "grade", self.cfg.progress)
-            try:
-                graded = grade_samples(ungraded, jobs=self.cfg.jobs, timeout=self.cfg.timeout,
-                                       on_graded=bar.update)  # fmt: skip
-            finally:
-                bar.close()
-            records.update({r["key"]: r for r in graded})
+            for graded in self._grade([r for r in records.values() if results.ungraded(r)]):
+                records[graded["key"]] = graded
             self._timed("grade", t)
         except KeyboardInterrupt:
             self._save_incomplete()
@@ -583,7 +487,7 @@ class Run:
         except MwpbenchError:
             self._save_incomplete()
             raise
-        return self._finish(records, plan, expected=len(wanted), reused=len(keep),
+        return self._finish(run, records, plan, expected=len(wanted), reused=len(keep),
                             generated=len(new), t_total=t_total)  # fmt: skip
 
     def _plan(self) -> _Plan:
@@ -620,23 +524,24 @@ class Run:
         names, suite, release = resolve_tasks(cfg.tasks, cfg.data_files, cfg.source)
 
         t = time.perf_counter()
-        problems, task_entries = load_problems(
+        loaded = load_problems(
             names, source=cfg.source, data_files=cfg.data_files, release=release,
             limit=cfg.limit, official=cfg.official,
         )  # fmt: skip
         self._timed("load", t)
 
         t = time.perf_counter()
+        problems = [p for task in loaded for p in task.problems]
         requests = build_requests(problems, template, sampling)
-        shard_info = None
+        shard_info: ShardInfo | None = None
+        counts = {task.name: len(task.problems) for task in loaded}
         if cfg.num_shards != 1 or cfg.shard_index != 0:
             requests = shard(requests, cfg.num_shards, cfg.shard_index)
             shard_info = {"num_shards": cfg.num_shards, "shard_index": cfg.shard_index}
-            counts: dict[str, int] = {}
+            counts = dict.fromkeys(counts, 0)
             for r in requests:
-                counts[r.meta["task"]] = counts.get(r.meta["task"], 0) + 1
-            for entry in task_entries:
-                entry["n"] = counts.get(entry["name"], 0)
+                counts[r.meta["task"]] += 1
+        tasks = [results.task_entry(task, counts[task.name]) for task in loaded]
         effective = effective_sampling(template, sampling)
         s_hash = sampling_hash(effective)
         self._timed("prompts", t)
@@ -646,52 +551,44 @@ class Run:
         config_hash = _hash({
             "model": cfg.model, "backend": backend_name, "backend_args": backend_args,
             "source": cfg.source, "suite": suite,
-            "tasks": [(e["name"], e["version"], e["data_sha256"], e["n"]) for e in task_entries],
+            "tasks": [(e["name"], e["version"], e["data_sha256"], e["n"]) for e in tasks],
             "prompt": template.hash, "sampling": s_hash, "limit": cfg.limit,
             "official": cfg.official, "shard": shard_info,
         })  # fmt: skip
         return _Plan(
-            names=names, suite=suite, task_entries=task_entries,
-            problems={p.id: p for p in problems}, requests=requests, template=template,
-            sampling=effective, s_hash=s_hash, shard=shard_info, backend_name=backend_name,
-            backend_args=backend_args, config_hash=config_hash,
+            names=names, suite=suite, tasks=tasks, problems={p.id: p for p in problems},
+            requests=requests, template=template, sampling=effective, s_hash=s_hash,
+            shard=shard_info, backend_name=backend_name, backend_args=backend_args,
+            config_hash=config_hash,
         )  # fmt: skip
 
-    def _describe(self, plan: _Plan) -> dict[str, Any]:
+    def _describe(self, plan: _Plan) -> RunRecord:
         """run.json as written before generation starts (status incomplete, no metrics)."""
         cfg = self.cfg
-        return {
-            "schema_version": SCHEMA_VERSION,
-            "run_id": self.dir.name,
-            "status": "incomplete",
-            "created_at": utc_now(),
-            "finished_at": None,
-            "config_hash": plan.config_hash,
-            "model": {"name": cfg.model, "backend": plan.backend_name,
-                      "backend_args": plan.backend_args},
-            "source": cfg.source,
-            "suite": plan.suite,
-            "tasks": plan.task_entries,
-            "prompt": {**plan.template.info(), "hash": plan.template.hash},
-            "sampling": {**dataclasses.asdict(plan.sampling), "stop": list(plan.sampling.stop),
-                         "hash": plan.s_hash},
-            "graders": {"headline": "official" if cfg.official else "strict",
-                        "stored": ["strict", "official"], "timeout": cfg.timeout},
-            "official_mode": cfg.official,
-            "limit": cfg.limit if cfg.limit is not None else (PAPER_CAP if cfg.official else None),
-            "limit_per_task": cfg.limit,
-            "cap_per_data_topic": PAPER_CAP if cfg.official else None,
-            "shard": plan.shard,
-            "packages": package_versions(plan.backend_name),
-            "git_commit": git_commit(),
-            "timings": self.timings,
-            "counts": {"samples": 0, "generation_errors": 0, "timeouts": 0},
-            "metrics": None,
-        }  # fmt: skip
+        return results.new_run(
+            run_id=self.dir.name, config_hash=plan.config_hash, model=cfg.model,
+            backend=plan.backend_name, backend_args=plan.backend_args, source=cfg.source,
+            suite=plan.suite, tasks=plan.tasks, prompt=plan.template, sampling=plan.sampling,
+            sampling_hash=plan.s_hash, official_mode=cfg.official, timeout=cfg.timeout,
+            limit_per_task=cfg.limit, cap_per_data_topic=PAPER_CAP if cfg.official else None,
+            shard=plan.shard, packages=package_versions(plan.backend_name),
+            git_commit=git_commit(), timings=self.timings,
+        )  # fmt: skip
+
+    def _grade(self, records: list[SampleRecord]) -> list[SampleRecord]:
+        """Both verdicts of every ungraded record (one progress bar)."""
+        bar = progress_bar(sum(1 for r in records if results.gradable(r)), "grade",
+                           self.cfg.progress)  # fmt: skip
+        try:
+            return results.grade_samples(records, jobs=self.cfg.jobs, timeout=self.cfg.timeout,
+                                         on_graded=bar.update)  # fmt: skip
+        finally:
+            bar.close()
 
     def _finish(
         self,
-        records: Mapping[str, dict[str, Any]],
+        run: RunRecord,
+        records: Mapping[str, SampleRecord],
         plan: _Plan,
         *,
         expected: int,
@@ -701,77 +598,34 @@ class Run:
     ) -> RunResult:
         """Rewrite samples.jsonl in canonical order, compute metrics, finish run.json."""
         t = time.perf_counter()
-        final = [dict(r) for r in canonical_order(records.values(), plan.names)]
-        missing = expected - len(final)
-        errors = sum(1 for r in final if r.get("status") == "error")
-        write_samples(self.dir / SAMPLES, final)
-        finalize_metrics(self.run, final)
-        self.run["counts"].update(reused=reused, generated=generated)
-        self.run["status"] = "complete" if not missing and not errors else "incomplete"
-        self.run["finished_at"] = utc_now()
+        final = results.canonical_order(records.values(), plan.names)
+        results.write_samples(self.dir / results.SAMPLES, final)
+        errors = results.finish_run(run, final, expected=expected, reused=reused,
+                                    generated=generated)  # fmt: skip
         self._timed("write", t)
         self._timed("total", t_total)
-        self.run["timings"] = self.timings
-        write_json(self.dir / RUN_JSON, self.run)
+        results.set_timings(run, self.timings)
+        results.write_run(self.dir, run)
         if errors:
             log.warning("%d sample(s) failed to generate; the run is incomplete. Run the "
                         "same command with --resume to retry them.", errors)  # fmt: skip
-        return RunResult(path=self.dir, run=self.run, _samples=final)
+        return RunResult(path=self.dir, run=run, _samples=final)
 
     def _save_incomplete(self) -> None:
-        if not self.run:
+        if self.run is None:
             return
-        self.run["status"] = "incomplete"
-        self.run["timings"] = self.timings
+        results.mark_incomplete(self.run, self.timings)
         try:
-            write_json(self.dir / RUN_JSON, self.run)
+            results.write_run(self.dir, self.run)
         except MwpbenchError:
-            log.warning("could not update %s", self.dir / RUN_JSON, exc_info=True)
-
-    def _open_run_dir(self, config_hash: str) -> None:
-        cfg = self.cfg
-        output = Path(cfg.output).expanduser()
-        if cfg.run_id:
-            run_dir = output / cfg.run_id
-            if cfg.resume and (run_dir / RUN_JSON).exists():
-                previous = read_run_json(run_dir)
-                if previous.get("config_hash") != config_hash:
-                    raise ConfigError(
-                        f"cannot resume {run_dir}: it was made with a different configuration "
-                        "(model, tasks, data, prompt, sampling, limit or shard); use the same "
-                        "options, or another --run-id for a new run"
-                    )
-                self.dir = run_dir
-                make_run_dir(run_dir, exist_ok=True)
-                return
-            make_run_dir(run_dir, exist_ok=cfg.resume)
-            self.dir = run_dir
-            return
-        if cfg.resume:
-            found = find_resumable(output, config_hash)
-            if found is not None:
-                log.info("resuming %s", found)
-                self.dir = found
-                make_run_dir(found, exist_ok=True)
-                return
-            log.warning("--resume: no earlier run with this configuration in %s; starting a "
-                        "new one", output)  # fmt: skip
-        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
-        run_dir = output / f"{stamp}-{slug(cfg.model)}-{config_hash[:8]}"
-        suffix = 1
-        while run_dir.exists():
-            suffix += 1
-            run_dir = output / f"{stamp}-{slug(cfg.model)}-{config_hash[:8]}-{suffix}"
-        make_run_dir(run_dir, exist_ok=False)
-        self.dir = run_dir
+            log.warning("could not update %s", self.dir / results.RUN_JSON, exc_info=True)
 
     def _generate(
         self,
         todo: list[GenerationRequest],
         pending: Mapping[str, list[int]],
         plan: _Plan,
-        samples_path: Path,
-        new: dict[str, dict[str, Any]],
+        new: dict[str, SampleRecord],
     ) -> None:
         """Generate `todo`, appending each Generation's lines to samples.jsonl (and `new`)."""
         cfg = self.cfg
@@ -781,16 +635,16 @@ class Run:
         if own:
             backend = make_backend(plan.backend_name, cfg.model, cfg.backend_options)
         describe: Callable[[], Any] | None = getattr(backend, "describe", None)
-        if describe is not None:
+        if describe is not None and self.run is not None:
             args = {k: v for k, v in describe().items()
                     if k not in ("backend", "model") and not _SECRET.search(k)}  # fmt: skip
-            self.run["model"]["backend_args"] = _jsonable(args)
+            results.set_backend_args(self.run, _jsonable(args))
         self._timed("backend_load", t)
         by_request = {r.id: r for r in todo}
         seen: set[str] = set()
         t = time.perf_counter()
         bar = progress_bar(sum(len(pending[r.id]) for r in todo), "generate", cfg.progress)
-        writer = SampleWriter(samples_path)
+        writer = results.SampleWriter(self.dir / results.SAMPLES)
 
         def on_result(generation: Generation) -> None:
             request = by_request.get(generation.request_id)
@@ -798,15 +652,15 @@ class Run:
                 return
             seen.add(generation.request_id)
             problem = plan.problems[request.meta["problem_id"]]
-            lines = generation_records(generation, request, problem, pending[request.id])
+            lines = results.generation_samples(generation, request, problem, pending[request.id])
             writer.write(lines)
             for line in lines:
                 new[line["key"]] = line
             bar.update(len(lines))
 
         try:
-            results = backend.generate(todo, on_result=on_result)
-            for generation in results:  # backends that skipped a callback
+            generated = backend.generate(todo, on_result=on_result)
+            for generation in generated:  # backends that skipped a callback
                 on_result(generation)
         finally:
             bar.close()

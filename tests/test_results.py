@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -17,9 +18,13 @@ from mwpbench.results import (
     compare_runs,
     merge_runs,
     read_samples,
+    scan_samples,
     truncate_partial_line,
     write_json,
 )
+from mwpbench.types import RunRecord, SampleRecord
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "run-format.md"
 
 approx = pytest.approx
 
@@ -184,3 +189,45 @@ def test_model_text_with_lone_surrogates_is_stored_exactly(tmp_path):
     assert "café" in path.read_text(encoding="utf-8")  # plain lines stay readable
     write_json(tmp_path / "run.json", {"note": weird})
     assert json.loads((tmp_path / "run.json").read_text(encoding="utf-8"))["note"] == weird
+
+
+def _keys(typed: type) -> tuple[frozenset[str], frozenset[str]]:
+    return typed.__required_keys__, typed.__required_keys__ | typed.__optional_keys__  # type: ignore[attr-defined]
+
+
+def test_written_records_match_their_types_and_the_document(release, tmp_path):
+    result = evaluate(release, tmp_path)
+    required, allowed = _keys(SampleRecord)
+    lines = read_lines(result.path / "samples.jsonl")
+    for line in lines:
+        assert required <= set(line) <= allowed, set(line) ^ required
+    run_required, run_allowed = _keys(RunRecord)
+    run_json = json.loads((result.path / "run.json").read_text())
+    assert run_required <= set(run_json) <= run_allowed
+    # docs/run-format.md names every field of both records
+    doc = DOC.read_text(encoding="utf-8")
+    documented = set(re.findall(r'"(\w+)":', doc)) | set(re.findall(r"`(\w+)`", doc))
+    assert allowed - documented == set() and run_allowed - documented == set()
+
+
+def test_run_json_is_checked_and_completed_when_read(tmp_path):
+    (tmp_path / "list").mkdir()
+    (tmp_path / "list" / "run.json").write_text("[]")
+    with pytest.raises(RunError, match="expected a JSON object"):
+        mwpbench.load_run(tmp_path / "list")
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "run.json").write_text('{"schema_version": 1, "run_id": "old"}')
+    run = mwpbench.load_run(tmp_path / "old").run
+    assert run["limit_per_task"] is None and run["official_mode"] is False
+    assert run["metrics"] is None and run["counts"] == {}
+
+
+def test_scan_reports_bad_lines_instead_of_raising(tmp_path):
+    path = tmp_path / "samples.jsonl"
+    path.write_bytes(b'{"key": "a"}\nnot json\n{"key": ["list"]}\n\xff\xfe\n{"key": "b"}\n{"key"')
+    records, bad = scan_samples(path)
+    assert [r["key"] for r in records] == ["a", "b"]
+    assert [(b.number, b.cut_off) for b in bad] == [(2, False), (3, False), (4, False), (6, True)]
+    assert "UTF-8" in bad[2].reason
+    with pytest.raises(RunError, match=":2: not valid JSON"):
+        read_samples(path)

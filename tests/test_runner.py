@@ -195,7 +195,7 @@ def test_interrupt_mid_grading_keeps_generations(release, tmp_path, monkeypatch)
 
 
 def test_disk_full_keeps_partial_work_then_resume(release, tmp_path, monkeypatch):
-    import mwpbench.runner
+    import mwpbench.results
     from mwpbench.results import SampleWriter
 
     class FullAfterTwo(SampleWriter):
@@ -218,12 +218,12 @@ def test_disk_full_keeps_partial_work_then_resume(release, tmp_path, monkeypatch
 
             self._fh = Handle()
 
-    monkeypatch.setattr(mwpbench.runner, "SampleWriter", FullAfterTwo)
+    monkeypatch.setattr(mwpbench.results, "SampleWriter", FullAfterTwo)
     with pytest.raises(RunError, match="disk full.*--resume"):
         run(release, tmp_path, ScriptedBackend(_table_full()), run_id="r")
     assert len(read_lines(tmp_path / "r" / "samples.jsonl")) == 2
     assert json.loads((tmp_path / "r" / "run.json").read_text())["status"] == "incomplete"
-    monkeypatch.setattr(mwpbench.runner, "SampleWriter", SampleWriter)
+    monkeypatch.setattr(mwpbench.results, "SampleWriter", SampleWriter)
     backend = ScriptedBackend(_table_full())
     resumed = run(release, tmp_path, backend, run_id="r", resume=True)
     assert len(backend.calls) == 5 and resumed.status == "complete"
