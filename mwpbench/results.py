@@ -586,7 +586,7 @@ class RunResult:
 
     @property
     def run_id(self) -> str:
-        return str(self.run.get("run_id", self.path.name))
+        return str(self.run.get("run_id") or self.path.name)
 
     @property
     def status(self) -> str:
