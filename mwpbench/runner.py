@@ -11,29 +11,23 @@ uninterrupted one.
 
 from __future__ import annotations
 
-import hashlib
-import importlib.metadata
-import importlib.util
-import json
 import logging
 import os
-import platform
-import re
-import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mwpbench import results
-from mwpbench.errors import BackendError, ConfigError, MwpbenchError, RunInterrupted
+from mwpbench import provenance, results
+from mwpbench.backends.select import check_backend, choose_backend, make_backend
+from mwpbench.datasets.selection import PAPER_CAP, load_problems, resolve_tasks
+from mwpbench.errors import ConfigError, MwpbenchError, RunInterrupted
 from mwpbench.progress import progress_bar
 from mwpbench.results import RunResult
 from mwpbench.types import (
     Generation,
     GenerationRequest,
-    LoadedTask,
     Problem,
     RunRecord,
     SampleRecord,
@@ -46,11 +40,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from mwpbench.prompts import PromptTemplate
 
 log = logging.getLogger(__name__)
-
-PAPER_CAP = 2000
-"""The official driver evaluates at most the first 2000 records of each data_topic."""
-
-DEFAULT_SUITE = "mwpbench"
 
 
 @dataclass(frozen=True)
@@ -82,138 +71,7 @@ class EvalConfig:
     progress: bool = True
 
 
-# --- tasks and problems --------------------------------------------------------------------
-
-
-def _release_tasks(data_files: Any) -> list[str]:
-    """The tasks whose data_topics occur in local release-format files (list_tasks order)."""
-    from mwpbench.datasets import list_tasks
-    from mwpbench.datasets.loader import all_topics
-
-    paths = [data_files] if isinstance(data_files, (str, os.PathLike)) else list(data_files)
-    topic_task = all_topics()
-    found: set[str] = set()
-    for path in paths:
-        try:
-            with open(path, encoding="utf-8") as fh:
-                for line in fh:
-                    if line.strip():
-                        try:
-                            topic = json.loads(line).get("data_topic")
-                        except (json.JSONDecodeError, AttributeError):
-                            continue  # the loader reports it with file and line
-                        if topic in topic_task:
-                            found.add(topic_task[topic])
-        except OSError:
-            continue  # the loader reports a missing file
-    return [t for t in list_tasks() if t in found]
-
-
-def resolve_tasks(
-    tasks: str | Sequence[str] | None, data_files: Any, source: str = "mwpbench"
-) -> tuple[list[str], str | None, str | None]:
-    """(task names, suite name or None, release or None) from a suite name or task names.
-
-    Without `tasks`: the tasks named in a {task: file} data_files mapping; for local
-    release-format files, the tasks whose data_topics they hold (the `mwpbench` suite when
-    they hold all of its tasks); else the `mwpbench` suite."""
-    from mwpbench import config
-
-    if tasks is None:
-        if isinstance(data_files, Mapping) and data_files:
-            tasks = list(data_files)
-        elif data_files and source == "mwpbench":
-            found = _release_tasks(data_files)
-            suites = config.load_suites()
-            for suite in suites.values():
-                if list(suite.tasks) == [t for t in found if t in suite.tasks] and set(
-                    suite.tasks
-                ) == set(found):
-                    return list(suite.tasks), suite.name, None
-            tasks = found or DEFAULT_SUITE
-        else:
-            tasks = DEFAULT_SUITE
-    if isinstance(tasks, str):
-        suites = config.load_suites()
-        if tasks in suites:
-            suite = suites[tasks]
-            return list(suite.tasks), suite.name, suite.release
-        tasks = [t.strip() for t in tasks.split(",") if t.strip()]
-    names = list(dict.fromkeys(tasks))
-    if not names:
-        raise ConfigError("no tasks given: pass a suite name (mwpbench) or task names")
-    for name in names:
-        config.get_task(name)  # UnknownNameError with did-you-mean
-    return names, None, None
-
-
-def paper_cap(problems: Sequence[Problem], cap: int = PAPER_CAP) -> list[Problem]:
-    """The first `cap` problems of each data_topic (Problem.meta["data_topic"], which the
-    release adapter sets; native problems have none and are capped per subset)."""
-    seen: dict[str, int] = {}
-    out = []
-    for p in problems:
-        group = str(p.meta.get("data_topic") or p.subset)
-        seen[group] = seen.get(group, 0) + 1
-        if seen[group] <= cap:
-            out.append(p)
-    return out
-
-
-_HASHES: dict[str, str] = {}
-
-
-def _sha256(path: str) -> str:
-    if path not in _HASHES:
-        from mwpbench.datasets.files import file_hashes
-
-        _HASHES[path] = file_hashes(Path(path))["sha256"]
-    return _HASHES[path]
-
-
-def load_problems(
-    names: Sequence[str],
-    *,
-    source: str,
-    data_files: Any,
-    release: str | None,
-    limit: int | None,
-    official: bool,
-) -> list[LoadedTask]:
-    """Every task of the run (in order) with its problems (file order, capped, limited)."""
-    from mwpbench import config
-    from mwpbench.datasets.loader import load
-
-    if isinstance(data_files, Mapping):
-        unknown = [t for t in data_files if t not in names]
-        if unknown:
-            raise ConfigError(
-                f"--data-file names task(s) {unknown} that are not in this run ({names}); "
-                "add them to --tasks or fix the TASK= prefix"
-            )
-    out: list[LoadedTask] = []
-    for name in names:
-        files = data_files.get(name) if isinstance(data_files, Mapping) else data_files
-        if isinstance(files, (list, tuple)) and len(files) == 1:
-            files = files[0]
-        pinned = release if files is None and source == "mwpbench" else None
-        loaded = load(name, source=source, data_files=files, release=pinned)
-        task_problems = loaded.problems
-        if official:
-            task_problems = paper_cap(task_problems)
-        if limit is not None:
-            task_problems = task_problems[:limit]
-        spec = config.get_task(name)
-        out.append(LoadedTask(
-            name=name, version=spec.version, source=source,
-            language="en" if source == "mwpbench" else spec.language, release=pinned,
-            problems=tuple(task_problems), files=tuple((f, _sha256(f)) for f in loaded.files),
-            dropped=dict(loaded.dropped),
-        ))  # fmt: skip
-    return out
-
-
-# --- sampling and backends -----------------------------------------------------------------
+# --- sampling ------------------------------------------------------------------------------
 
 
 def resolve_sampling(cfg: EvalConfig) -> SamplingParams:
@@ -242,105 +100,6 @@ def resolve_sampling(cfg: EvalConfig) -> SamplingParams:
         n=int(n),
         seed=cfg.seed,
     )
-
-
-def default_backend() -> str:
-    """vllm when CUDA and vllm are present, else hf."""
-    if importlib.util.find_spec("vllm") is not None and importlib.util.find_spec("torch"):
-        try:
-            import torch
-
-            if torch.cuda.is_available():
-                return "vllm"
-        except Exception:  # noqa: BLE001 - a broken torch install: fall back to hf
-            log.debug("torch.cuda check failed", exc_info=True)
-    return "hf"
-
-
-def _looks_like_missing_path(model: str) -> bool:
-    return model.startswith(("/", "./", "../", "~")) and not Path(model).expanduser().exists()
-
-
-def make_backend(name: str, model: str, options: Mapping[str, Any]) -> Any:
-    """Build backend `name` for `model` with `options`; errors say what to do next."""
-    from mwpbench.backends import load_backend
-
-    opts = dict(options)
-    if name in ("hf", "vllm") and _looks_like_missing_path(model):
-        raise ConfigError(
-            f"model path {model} does not exist; give a local model folder or a Hugging "
-            "Face model id (org/name)"
-        )
-    if name == "replay":
-        if not opts.get("path"):
-            raise ConfigError("--backend replay needs --predictions FILE (JSONL with id, completion)")
-        opts.setdefault("model", model)
-    else:
-        opts["model"] = model
-    try:
-        return load_backend(name, **opts)
-    except MwpbenchError:
-        raise
-    except TypeError as exc:
-        raise ConfigError(f"backend {name!r}: bad option: {exc}") from exc
-    except (OSError, ValueError) as exc:
-        raise BackendError(
-            f"cannot load model {model!r} with the {name} backend: {exc}. Give a local model "
-            "folder or a Hugging Face model id (and check the network or HF_TOKEN for hub "
-            "downloads)"
-        ) from exc
-
-
-# --- provenance -------------------------------------------------------------------------------
-
-
-def package_versions(backend: str | None) -> dict[str, str | None]:
-    names = ["mwpbench", "sympy", "latex2sympy2_extended"]
-    names += {"vllm": ["vllm", "torch"], "hf": ["torch", "transformers"],
-              "openai": ["openai"]}.get(backend or "", [])  # fmt: skip
-    out: dict[str, str | None] = {"python": platform.python_version()}
-    for name in names:
-        try:
-            out[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            out[name] = None
-    return out
-
-
-def git_commit() -> str | None:
-    """The commit of the mwpbench checkout this package runs from, or None."""
-    root = Path(__file__).resolve().parent.parent
-    if not (root / ".git").exists():
-        return None
-    try:
-        out = subprocess.run(  # noqa: S603 - fixed argv, read-only query
-            ["git", "-C", str(root), "rev-parse", "HEAD"],  # noqa: S607
-            capture_output=True, text=True, timeout=5, check=False,
-        )  # fmt: skip
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
-
-
-def _jsonable(value: Any) -> Any:
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, os.PathLike):
-        return os.fspath(value)
-    return repr(value)
-
-
-_SECRET = re.compile(r"key|token|secret|password|auth", re.IGNORECASE)
-"""Backend options never written to run.json (api_key=... given with --backend-arg)."""
-
-
-def _hash(data: Any) -> str:
-    blob = json.dumps(_jsonable(data), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
 # --- the run ------------------------------------------------------------------------------------
@@ -509,18 +268,11 @@ class Run:
             raise ConfigError(f"timeout must be positive, got {cfg.timeout}")
         sampling = resolve_sampling(cfg)
         template = load_prompt(cfg.prompt or "alpaca")
-        backend_name = (
-            self.backend.name if self.backend is not None
-            else cfg.backend or ("replay" if cfg.backend_options.get("path") else default_backend())
-        )  # fmt: skip
-        if self.backend is None and backend_name in ("hf", "vllm"):
-            if _looks_like_missing_path(cfg.model):
-                raise ConfigError(
-                    f"model path {cfg.model} does not exist; give a local model folder or a "
-                    "Hugging Face model id (org/name)"
-                )
-        if backend_name == "replay" and not cfg.backend_options.get("path"):
-            raise ConfigError("--backend replay needs --predictions FILE (JSONL with id, completion)")
+        if self.backend is not None:
+            backend_name = str(self.backend.name)
+        else:
+            backend_name = choose_backend(cfg.backend, cfg.backend_options)
+            check_backend(backend_name, cfg.model, cfg.backend_options)
         names, suite, release = resolve_tasks(cfg.tasks, cfg.data_files, cfg.source)
 
         t = time.perf_counter()
@@ -546,9 +298,8 @@ class Run:
         s_hash = sampling_hash(effective)
         self._timed("prompts", t)
 
-        backend_args = _jsonable({k: v for k, v in cfg.backend_options.items()
-                                  if not _SECRET.search(k)})  # fmt: skip
-        config_hash = _hash({
+        backend_args = provenance.recordable(cfg.backend_options)
+        run_hash = provenance.config_hash({
             "model": cfg.model, "backend": backend_name, "backend_args": backend_args,
             "source": cfg.source, "suite": suite,
             "tasks": [(e["name"], e["version"], e["data_sha256"], e["n"]) for e in tasks],
@@ -559,7 +310,7 @@ class Run:
             names=names, suite=suite, tasks=tasks, problems={p.id: p for p in problems},
             requests=requests, template=template, sampling=effective, s_hash=s_hash,
             shard=shard_info, backend_name=backend_name, backend_args=backend_args,
-            config_hash=config_hash,
+            config_hash=run_hash,
         )  # fmt: skip
 
     def _describe(self, plan: _Plan) -> RunRecord:
@@ -571,8 +322,8 @@ class Run:
             suite=plan.suite, tasks=plan.tasks, prompt=plan.template, sampling=plan.sampling,
             sampling_hash=plan.s_hash, official_mode=cfg.official, timeout=cfg.timeout,
             limit_per_task=cfg.limit, cap_per_data_topic=PAPER_CAP if cfg.official else None,
-            shard=plan.shard, packages=package_versions(plan.backend_name),
-            git_commit=git_commit(), timings=self.timings,
+            shard=plan.shard, packages=provenance.package_versions(plan.backend_name),
+            git_commit=provenance.git_commit(), timings=self.timings,
         )  # fmt: skip
 
     def _grade(self, records: list[SampleRecord]) -> list[SampleRecord]:
@@ -636,9 +387,8 @@ class Run:
             backend = make_backend(plan.backend_name, cfg.model, cfg.backend_options)
         describe: Callable[[], Any] | None = getattr(backend, "describe", None)
         if describe is not None and self.run is not None:
-            args = {k: v for k, v in describe().items()
-                    if k not in ("backend", "model") and not _SECRET.search(k)}  # fmt: skip
-            results.set_backend_args(self.run, _jsonable(args))
+            args = provenance.recordable(describe(), drop=("backend", "model"))
+            results.set_backend_args(self.run, args)
         self._timed("backend_load", t)
         by_request = {r.id: r for r in todo}
         seen: set[str] = set()
@@ -670,16 +420,4 @@ class Run:
             self._timed("generate", t)
 
 
-__all__ = [
-    "EvalConfig",
-    "PAPER_CAP",
-    "Run",
-    "RunInterrupted",
-    "default_backend",
-    "evaluate",
-    "load_problems",
-    "make_backend",
-    "paper_cap",
-    "resolve_sampling",
-    "resolve_tasks",
-]
+__all__ = ["EvalConfig", "Run", "RunInterrupted", "evaluate", "resolve_sampling"]

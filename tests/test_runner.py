@@ -19,9 +19,10 @@ from _runs import (
 )
 
 import mwpbench
+from mwpbench.backends.select import default_backend
+from mwpbench.datasets.selection import paper_cap
 from mwpbench.errors import ConfigError, MissingExtraError, RunError, RunInterrupted
 from mwpbench.prompts import OFFICIAL_STOP, load_prompt, sampling_hash
-from mwpbench.runner import default_backend, paper_cap
 from mwpbench.types import Problem, SamplingParams
 
 approx = pytest.approx
