@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from mwpbench import provenance, results
 from mwpbench.backends.select import check_backend, choose_backend, make_backend
-from mwpbench.datasets.selection import PAPER_CAP, load_problems, resolve_tasks
+from mwpbench.datasets.selection import PAPER_CAP, default_prompt, load_problems, resolve_tasks
 from mwpbench.errors import ConfigError, MwpbenchError, RunInterrupted
 from mwpbench.progress import progress_bar
 from mwpbench.results import RunResult
@@ -72,6 +72,9 @@ class EvalConfig:
 
 
 # --- sampling ------------------------------------------------------------------------------
+
+PAPER_PROMPT = "alpaca"
+"""Paper mode's prompt (the MWPBench driver's), whatever the tasks' YAMLs name."""
 
 
 def resolve_sampling(cfg: EvalConfig) -> SamplingParams:
@@ -260,20 +263,24 @@ class Run:
         from mwpbench.sharding import shard
 
         cfg = self.cfg
-        if cfg.official and cfg.prompt not in (None, "alpaca"):
-            raise ConfigError("--official uses the alpaca prompt; drop --prompt or --official")
+        if cfg.official and cfg.prompt not in (None, PAPER_PROMPT):
+            raise ConfigError(
+                f"--official uses the {PAPER_PROMPT} prompt; drop --prompt or --official"
+            )
         if cfg.limit is not None and cfg.limit < 1:
             raise ConfigError(f"--limit must be at least 1, got {cfg.limit}")
         if cfg.timeout <= 0:
             raise ConfigError(f"timeout must be positive, got {cfg.timeout}")
         sampling = resolve_sampling(cfg)
-        template = load_prompt(cfg.prompt or "alpaca")
         if self.backend is not None:
             backend_name = str(self.backend.name)
         else:
             backend_name = choose_backend(cfg.backend, cfg.backend_options)
             check_backend(backend_name, cfg.model, cfg.backend_options)
         names, suite, release = resolve_tasks(cfg.tasks, cfg.data_files, cfg.source)
+        template = load_prompt(
+            cfg.prompt or (PAPER_PROMPT if cfg.official else default_prompt(names))
+        )
 
         t = time.perf_counter()
         loaded = load_problems(

@@ -337,3 +337,38 @@ def test_progress_bars_only_when_asked(release, tmp_path, capsys):
     mwpbench.evaluate("m", output=tmp_path / "b", progress=True, **kw)
     err = capsys.readouterr().err
     assert "generate" in err and "grade" in err and "sample" in err
+
+
+def _tasks_with_prompts(tmp_path, prompts):
+    """A copy of tasks/ whose task YAMLs name other default prompts."""
+    import shutil
+
+    from mwpbench import config
+
+    root = tmp_path / "tasks"
+    shutil.copytree(config.shipped_dir("tasks"), root)
+    for task, prompt in prompts.items():
+        path = root / f"{task}.yaml"
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text.replace("\nprompt: alpaca", f"\nprompt: {prompt}"), encoding="utf-8")
+    return root
+
+
+def test_the_task_yaml_prompt_is_the_default(release, tmp_path, monkeypatch):
+    from mwpbench import config
+
+    root = _tasks_with_prompts(tmp_path, {"gsm8k": "none", "math": "none"})
+    monkeypatch.setattr(config, "tasks_dir", lambda: root)
+    result = run(release, tmp_path / "a", ScriptedBackend(_table_full()))
+    assert result.run["prompt"]["name"] == "none"
+    assert result.samples[0]["prompt"] == GOLDEN_ROWS[0][3]  # none: the bare question
+    chosen = run(release, tmp_path / "b", ScriptedBackend(_table_full()), prompt="alpaca_cot")
+    assert chosen.run["prompt"]["name"] == "alpaca_cot"  # --prompt wins
+    paper = run(release, tmp_path / "c", ScriptedBackend(_table_full()), official=True)
+    assert paper.run["prompt"]["name"] == "alpaca"  # paper mode is the paper's prompt
+
+    root = _tasks_with_prompts(tmp_path / "mixed", {"gsm8k": "none"})
+    monkeypatch.setattr(config, "tasks_dir", lambda: root)
+    with pytest.raises(ConfigError, match=r"different default prompts \(alpaca: math; none: gsm8k\).*--prompt"):
+        run(release, tmp_path / "d", ScriptedBackend(_table_full()))
+    assert not (tmp_path / "d").exists()

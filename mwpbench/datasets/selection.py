@@ -141,4 +141,24 @@ def load_problems(
     return out
 
 
-__all__ = ["DEFAULT_SUITE", "PAPER_CAP", "load_problems", "paper_cap", "resolve_tasks"]
+def default_prompt(names: Sequence[str]) -> str:
+    """The prompt the tasks' YAMLs name (`prompt:`): a run's prompt when none is given."""
+    named = {name: config.get_task(name).prompt for name in names}
+    prompts = sorted(set(named.values()))
+    if len(prompts) > 1:
+        listing = "; ".join(f"{p}: {', '.join(t for t in names if named[t] == p)}" for p in prompts)
+        raise ConfigError(
+            f"the tasks of this run name different default prompts ({listing}); one run uses "
+            "one prompt: pass --prompt NAME, or run the tasks separately"
+        )
+    return prompts[0]
+
+
+__all__ = [
+    "DEFAULT_SUITE",
+    "PAPER_CAP",
+    "default_prompt",
+    "load_problems",
+    "paper_cap",
+    "resolve_tasks",
+]

@@ -40,7 +40,8 @@ def task_details(name: str, problems: Sequence[Problem] = ()) -> str:
         f"level:       {spec.level}",
         f"language:    native {spec.language}; release en (translated: {spec.translated})",
         f"subsets:     {', '.join(spec.subsets)}",
-        f"prompt:      {spec.prompt}; grader: {spec.grader['name']}",
+        f"label:       {spec.label} ({spec.short_label})",
+        f"prompt:      {spec.prompt} (the default; --prompt overrides it)",
         f"n (paper):   {spec.paper_n}",
     ]
     for kind, src in spec.sources.items():

@@ -19,28 +19,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mwpbench import config
+from mwpbench.datasets import list_tasks
+from mwpbench.datasets.selection import PAPER_CAP
 from mwpbench.errors import MwpbenchError
 from mwpbench.results import RUN_JSON, RunResult, load_run, slug
 
 logger = logging.getLogger(__name__)
 
 REPORTED_DIR = "reported"
-PAPER_CAP = 2000  # the official driver's first-N items per data_topic
 
-# Display order and labels; tasks not listed here follow in alphabetical order.
-DATASETS: dict[str, tuple[str, str]] = {
-    "gsm8k": ("GSM8K", "GSM8K"),
-    "math": ("MATH", "MATH"),
-    "college_math": ("College", "CollegeMath"),
-    "tal_scq": ("TAL", "TAL-SCQ"),
-    "math23k": ("Math23k", "Math23k"),
-    "ape210k": ("Ape210k", "Ape210k"),
-    "gaokaobench_math": ("Gaokao", "GaokaoBench-Math"),
-    "agieval_gaokao_math": ("AGI-Gk", "AGIEval-Gaokao-Math"),
-    "agieval_sat_math": ("AGI-SAT", "AGIEval-SAT-Math"),
-    "agieval_math": ("AGI-MATH", "AGIEval-MATH"),
-    "fresh_gaokao_math_2023": ("Fresh-Gk", "Fresh-GaokaoMath-2023"),
-}
+
+def dataset_labels() -> dict[str, tuple[str, str]]:
+    """task -> (column header, display name) from the task YAMLs, in display order (the
+    MwpBench suite's order, then the extras); tasks they do not know follow by name."""
+    specs = config.load_tasks()
+    return {name: (specs[name].short_label, specs[name].label) for name in list_tasks()}
 
 
 @dataclass
@@ -332,13 +326,14 @@ def _columns(runs: list[Row], reported: list[Row]) -> list[Column]:
         for task, subs in row.subsets.items():
             subsets.setdefault(task, set()).update(subs)
     tasks -= {sub for subs in subsets.values() for sub in subs}
-    order = [t for t in DATASETS if t in tasks] + sorted(tasks - set(DATASETS))
+    labels = dataset_labels()
+    order = [t for t in labels if t in tasks] + sorted(tasks - set(labels))
     columns: list[Column] = [  # the averages first: visible without scrolling sideways
         Column("micro", "Micro", "Micro average: accuracy over all items", "avg"),
         Column("macro", "Macro", "Macro average: mean of the dataset accuracies", "avg"),
     ]
     for task in order:
-        short, long = DATASETS.get(task, (task, task))
+        short, long = labels.get(task, (task, task))
         subs = sorted(subsets.get(task, ()))
         columns.append(Column(task, short, long, "dataset", has_subsets=bool(subs)))
         for sub in subs:
