@@ -14,6 +14,7 @@ import click
 
 from mwpbench import __version__
 from mwpbench.errors import MwpbenchError
+from mwpbench.types import GRADERS
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -37,7 +38,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--pred", help="A completion (or bare answer) to grade against --gold.")
 @click.option("--gold", help="The gold answer.")
-@click.option("--grader", type=click.Choice(["strict", "official"]), default="strict",
+@click.option("--grader", type=click.Choice(GRADERS), default="strict",
               show_default=True, help="Grader for --pred/--gold (FILE mode stores both).")
 @click.option("--finish-reason", type=click.Choice(["stop", "length"]), default=None,
               help="'length' marks --pred as truncated (no committed answer -> no_answer).")
@@ -330,9 +331,9 @@ def eval_cmd(model: str, backend: str | None, tasks: str | None, source: str,
 
 @cli.command("regrade")
 @click.argument("run", type=click.Path(exists=True, file_okay=False))
-@click.option("--grader", type=click.Choice(["all", "strict", "official"]), default="all",
+@click.option("--grader", type=click.Choice(["all", *GRADERS]), default="all",
               show_default=True, help="Which stored verdicts to recompute.")
-@click.option("--headline", type=click.Choice(["strict", "official"]), default=None,
+@click.option("--headline", type=click.Choice(GRADERS), default=None,
               help="Switch the run's headline grader.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None)
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=None,
@@ -351,7 +352,7 @@ def regrade_cmd(run: str, grader: str, headline: str | None, jobs: int | None,
 @cli.command("compare")
 @click.argument("run_a", type=click.Path(exists=True, file_okay=False))
 @click.argument("run_b", type=click.Path(exists=True, file_okay=False))
-@click.option("--grader", type=click.Choice(["strict", "official"]), default=None,
+@click.option("--grader", type=click.Choice(GRADERS), default=None,
               help="[default: RUN_A's headline grader]")
 @click.option("--flips", type=click.IntRange(min=0), default=10, show_default=True,
               help="Flipped problems listed per dataset.")

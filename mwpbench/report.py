@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from mwpbench.types import GRADERS
+
 
 def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.1f}"
@@ -45,7 +47,7 @@ def metrics_table(run: Mapping[str, Any], *, subsets: bool = False, markdown: bo
     if not metrics:
         return "(no metrics: the run has not been graded yet; finish it with --resume)"
     headline = run.get("graders", {}).get("headline", "strict")
-    mark = {g: ("*" if g == headline else "") for g in ("strict", "official")}
+    mark = {g: ("*" if g == headline else "") for g in GRADERS}
     rows = [["dataset", "n", f"strict{mark['strict']} %", f"official{mark['official']} %",
              "disagree", "trunc %", "errors", "timeouts"]]  # fmt: skip
     strict, official = metrics["strict"], metrics["official"]

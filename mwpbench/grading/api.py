@@ -12,11 +12,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from itertools import islice
 from typing import Any
 
-from mwpbench.errors import ConfigError
+from mwpbench.errors import ConfigError, UnknownNameError
 from mwpbench.grading.compare import compare_answers, fast_compare
 from mwpbench.grading.extract import Extraction, choice_letter, extract
-from mwpbench.registry import GRADERS, resolve
-from mwpbench.types import Verdict
+from mwpbench.types import GRADERS, Verdict
 
 DEFAULT_TIMEOUT = 5.0
 MAX_COMPLETION = 200_000  # characters of a completion that are looked at (its tail)
@@ -47,7 +46,7 @@ def grade(
     """
     timeout = _check_timeout(timeout)
     if grader != "strict":
-        fn = resolve("grader", grader, GRADERS)
+        fn = _other_grader(grader)
         return fn(completion, gold, task=task, finish_reason=finish_reason, choices=choices)
     return grade_strict(
         completion, gold, task=task, finish_reason=finish_reason, choices=choices, timeout=timeout
@@ -100,7 +99,7 @@ def grade_many(
     processes (default: all cores); memory stays flat however many items there are."""
     timeout = _check_timeout(timeout)
     if grader != "strict":
-        fn = resolve("grader", grader, GRADERS)
+        fn = _other_grader(grader)
         for item in items:
             yield fn(
                 item.get("completion", ""), item.get("gold", ""), task=item.get("task"),
@@ -140,6 +139,15 @@ def grade_many(
 
 
 # ---------------------------------------------------------------- internals
+
+
+def _other_grader(name: str) -> Any:
+    """The grader function of a closed set (types.GRADERS) other than strict."""
+    if name == "official":
+        from mwpbench.grading.official import grade_official
+
+        return grade_official
+    raise UnknownNameError("grader", name, GRADERS)
 
 
 def _fast(pred: str, gold: str) -> tuple[bool, str] | None:

@@ -24,6 +24,7 @@ from mwpbench.datasets import list_tasks
 from mwpbench.datasets.selection import PAPER_CAP
 from mwpbench.errors import MwpbenchError
 from mwpbench.results import RUN_JSON, RunResult, load_run, slug
+from mwpbench.types import GRADERS
 
 logger = logging.getLogger(__name__)
 
@@ -182,7 +183,7 @@ def run_row(result: RunResult) -> Row:
     source = str(data.get("source") or (sources.pop() if len(sources) == 1 else "mwpbench"))
     metrics = data.get("metrics") or {}
     graders = data.get("graders") or {}
-    stored = tuple(graders.get("stored") or [g for g in ("strict", "official") if g in metrics])
+    stored = tuple(graders.get("stored") or [g for g in GRADERS if g in metrics])
     status = str(data.get("status") or "incomplete")
     limit = data.get("limit")
     limit = int(limit) if isinstance(limit, int | float) and not isinstance(limit, bool) else None
@@ -398,7 +399,7 @@ def _mark_section(section: Section, columns: list[Column]) -> None:
                 if avg in row.cells:
                     row.cells[avg].note = f"over {counts[id(row)]} of {most} datasets"
     for column in columns:
-        for grader in ("strict", "official"):
+        for grader in GRADERS:
             eligible = [
                 r.cells[column.key] for r in section.rows
                 if column.key in r.cells and not r.cells[column.key].note

@@ -44,3 +44,18 @@ def test_one_grader_only():
 def test_unknown_grader_is_refused_before_any_work():
     with pytest.raises(UnknownNameError, match="did you mean 'strict'|Did you mean 'strict'"):
         grade_items(iter(()), graders=("strikt",))
+
+
+def test_the_graders_are_closed_and_said_once():
+    import mwpbench
+    from mwpbench import registry
+    from mwpbench.metrics import GRADER_FIELDS
+    from mwpbench.types import GRADERS
+
+    assert GRADERS == ("strict", "official")
+    assert tuple(GRADER_FIELDS) == GRADERS  # every grader's verdict has its sample field
+    assert not hasattr(registry, "GRADERS")  # no table that looks like a plug-in point
+    with pytest.raises(UnknownNameError, match="Did you mean 'official'"):
+        mwpbench.grade("5", "5", grader="oficial")
+    with pytest.raises(UnknownNameError, match="Did you mean 'official'"):
+        list(mwpbench.grade_many([{"completion": "5", "gold": "5"}], grader="oficial"))
