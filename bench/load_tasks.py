@@ -20,7 +20,7 @@ sys.path.insert(0, str(REPO))
 from mwpbench import config  # noqa: E402
 from mwpbench.datasets.files import verify  # noqa: E402
 from mwpbench.datasets.loader import list_tasks, load  # noqa: E402
-from mwpbench.datasets.tables import table  # noqa: E402
+from mwpbench.report import render  # noqa: E402
 
 
 def main() -> int:
@@ -46,7 +46,7 @@ def main() -> int:
             )
     elapsed = time.perf_counter() - t_all
     rows.append(["total", "", total, "", f"{elapsed:.3f}"])
-    print(table(["task", "source", "n", "dropped", "seconds"], rows))
+    print(render([["task", "source", "n", "dropped", "seconds"], *rows]))
 
     t0, checked = time.perf_counter(), 0
     for spec in config.load_tasks().values():

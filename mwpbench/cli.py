@@ -116,7 +116,7 @@ _DATA_FILE = click.option("--data-file", "data_file", multiple=True, metavar="[T
 def tasks_cmd(ctx: click.Context) -> None:
     """List the tasks (task, level, language, sources, n)."""
     if ctx.invoked_subcommand is None:
-        from mwpbench.datasets.tables import tasks_table
+        from mwpbench.report import tasks_table
 
         click.echo(tasks_table())
 
@@ -131,7 +131,7 @@ def tasks_show_cmd(name: str, count: int, source: str, data_file: tuple[str, ...
     """Show task NAME: its definition and its first problems."""
     from mwpbench.config import get_task
     from mwpbench.datasets import load_task
-    from mwpbench.datasets.tables import task_details
+    from mwpbench.report import task_details
 
     get_task(name)
     files = _data_files(data_file)
@@ -154,9 +154,9 @@ def check_data_cmd(tasks: tuple[str, ...], source: str, data_file: tuple[str, ..
                    jobs: int | None, max_failures: int, strict: bool) -> None:  # fmt: skip
     """Check TASKS (default: all): golds parse, solutions grade correct, counts per subset."""
     from mwpbench.config import get_task
-    from mwpbench.datasets.check import check_data
-    from mwpbench.datasets.tables import check_tables
+    from mwpbench.datacheck import check_data
     from mwpbench.errors import DataError
+    from mwpbench.report import check_tables
 
     for name in tasks:
         get_task(name)
