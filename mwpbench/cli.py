@@ -9,11 +9,14 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from mwpbench import __version__
+from mwpbench.config import SOURCES
 from mwpbench.errors import MwpbenchError
+from mwpbench.registry import BACKENDS
 from mwpbench.types import GRADERS
 
 
@@ -105,7 +108,7 @@ def _one(files: list[str] | None) -> str | list[str] | None:
     return files[0] if files and len(files) == 1 else files
 
 
-_SOURCE = click.option("--source", type=click.Choice(["mwpbench", "native"]), default="mwpbench",
+_SOURCE = click.option("--source", type=click.Choice(SOURCES), default="mwpbench",
                        show_default=True, help="The MWPBench release file or the original datasets.")  # fmt: skip
 _DATA_FILE = click.option("--data-file", "data_file", multiple=True, metavar="[TASK=]PATH",
                           help="Local file or folder instead of the pinned download (repeatable).")  # fmt: skip
@@ -264,14 +267,14 @@ def _print_run(result, *, subsets: bool = False) -> None:  # type: ignore[no-unt
 
 @cli.command("eval")
 @click.option("--model", required=True, help="HF model id or local folder (or a name for replay/mock).")
-@click.option("--backend", type=click.Choice(["vllm", "openai", "hf", "replay", "mock"]),
-              default=None, help="[default: vllm with CUDA and vllm installed, else hf; replay "
-              "with --predictions]")
+@click.option("--backend", type=click.Choice(list(BACKENDS)), default=None,
+              help="[default: vllm with CUDA and vllm installed, else hf; replay with --predictions]")
 @click.option("--tasks", default=None, metavar="SUITE|NAME,...",
               help="A suite (mwpbench, mwpbench-icml) or task names [default: mwpbench].")
 @_SOURCE
 @_DATA_FILE
-@click.option("--prompt", default=None, metavar="NAME|PATH", help="Prompt template [default: alpaca].")
+@click.option("--prompt", default=None, metavar="NAME|PATH",
+              help="Prompt template [default: the tasks' own, alpaca for all shipped tasks].")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="First N problems per task.")
 @click.option("--official", is_flag=True,
               help="Paper mode: alpaca, official stop strings, greedy, 2048 tokens, first 2000 "
@@ -300,32 +303,26 @@ def _print_run(result, *, subsets: bool = False) -> None:  # type: ignore[no-unt
               help="Grading limit per item, in seconds.")
 @click.option("--subsets", is_flag=True, help="Also print the subsets (MATH subjects, ...).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
-def eval_cmd(model: str, backend: str | None, tasks: str | None, source: str,
-             data_file: tuple[str, ...], prompt: str | None, limit: int | None, official: bool,
-             n: int | None, temperature: float | None, top_p: float | None,
-             max_tokens: int | None, seed: int, tp: int | None, base_url: tuple[str, ...],
-             predictions: tuple[str, ...], backend_arg: tuple[str, ...], num_shards: int,
-             shard_index: int, output: str, run_id: str | None, resume: bool,
-             jobs: int | None, timeout: float, subsets: bool, quiet: bool) -> None:  # fmt: skip
+def eval_cmd(**opts: Any) -> None:
     """Evaluate a model: generate, grade (strict and official), write results/<run-id>/."""
     from mwpbench.runner import evaluate
 
+    # the options of the command line only; the rest are EvalConfig's (and SamplingParams')
+    subsets, quiet = opts.pop("subsets"), opts.pop("quiet")
     if quiet:
         _quiet_libraries()
-    options = _backend_args(backend_arg)
+    options = _backend_args(opts.pop("backend_arg"))
+    tp, base_url, predictions = opts.pop("tp"), opts.pop("base_url"), opts.pop("predictions")
     if tp is not None:
         options["tensor_parallel_size"] = tp
     if base_url:
         options["base_url"] = list(base_url)
     if predictions:
         options["path"] = list(predictions)
-    result = _with_sigterm(lambda: evaluate(
-        model, backend=backend, backend_options=options, tasks=tasks, source=source,
-        data_files=_data_files(data_file), prompt=prompt, limit=limit, official=official,
-        n=n, temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed,
-        num_shards=num_shards, shard_index=shard_index, output=output, run_id=run_id,
-        resume=resume, jobs=jobs, timeout=timeout, progress=not quiet,
-    ))  # fmt: skip
+    data_files = _data_files(opts.pop("data_file"))
+    model = opts.pop("model")
+    result = _with_sigterm(lambda: evaluate(model, backend_options=options, data_files=data_files,
+                                            progress=not quiet, **opts))  # fmt: skip
     _print_run(result, subsets=subsets)
 
 

@@ -11,6 +11,7 @@ uninterrupted one.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import time
@@ -20,9 +21,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mwpbench import provenance, results
+from mwpbench.backends.base import Backend
 from mwpbench.backends.select import check_backend, choose_backend, make_backend
 from mwpbench.datasets.selection import PAPER_CAP, default_prompt, load_problems, resolve_tasks
-from mwpbench.errors import ConfigError, MwpbenchError, RunInterrupted
+from mwpbench.errors import ConfigError, MwpbenchError, RunInterrupted, UnknownNameError
 from mwpbench.progress import progress_bar
 from mwpbench.results import RunResult
 from mwpbench.types import (
@@ -44,65 +46,87 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class EvalConfig:
-    """Everything `evaluate` needs; see `evaluate` for the meaning of each field."""
+    """Every option of one run, said once: `evaluate(model, **options)` and `mwpbench eval`
+    take these names (and the fields of SamplingParams one by one: n, temperature, top_p,
+    max_tokens, seed, stop)."""
 
-    model: str
-    backend: str | None = None
-    backend_options: Mapping[str, Any] = field(default_factory=dict)
-    tasks: str | Sequence[str] | None = None
-    source: str = "mwpbench"
-    data_files: Any = None
-    prompt: str | None = None
-    limit: int | None = None
+    model: str  # HF model id or local folder (a name for replay/mock)
+    backend: str | None = None  # vllm (default with CUDA + vllm), hf (else), openai, replay, mock
+    backend_options: Mapping[str, Any] = field(default_factory=dict)  # the backend's keywords
+    tasks: str | Sequence[str] | None = None  # a suite ("mwpbench"), "a,b" or a list of tasks
+    source: str = "mwpbench"  # "mwpbench" (the release file) or "native" (the originals)
+    data_files: Any = None  # one path or list (every task), or {task: path}
+    prompt: str | None = None  # template name or .jinja path [default: the tasks' YAML prompt]
+    limit: int | None = None  # the first N problems per task
+    # paper mode: alpaca, greedy, 2048 tokens, the first 2000 items per data_topic, the
+    # official grader as the headline (strict kept beside it)
     official: bool = False
-    n: int | None = None
-    temperature: float | None = None
-    top_p: float | None = None
-    max_tokens: int | None = None
-    seed: int | None = 0
-    stop: tuple[str, ...] = ()
-    num_shards: int = 1
+    sampling: SamplingParams = SamplingParams(seed=0)  # greedy, 2048 tokens, base seed 0
+    num_shards: int = 1  # run one deterministic slice of the requests (merge later)
     shard_index: int = 0
-    output: str | os.PathLike[str] = "results"
-    run_id: str | None = None
-    resume: bool = False
-    jobs: int | None = None
-    timeout: float = 5.0
-    progress: bool = True
+    output: str | os.PathLike[str] = "results"  # the folder that receives the run directory
+    run_id: str | None = None  # [default: date-time-model-hash]
+    resume: bool = False  # continue the run with this configuration: nothing stored is redone
+    jobs: int | None = None  # grading worker processes [default: all cores]
+    timeout: float = 5.0  # grading limit per item, in seconds
+    progress: bool = True  # progress bars
+
+    @classmethod
+    def from_options(
+        cls, model: str, *, sampling: SamplingParams | None = None, **options: Any
+    ) -> EvalConfig:
+        """An EvalConfig from keyword options; SamplingParams' fields may come one by one
+        (None means the default) instead of `sampling`. Unknown names are a ConfigError."""
+        loose = {k: options.pop(k) for k in list(options) if k in _SAMPLING_FIELDS}
+        if sampling is None:
+            given = {k: v for k, v in loose.items() if v is not None}
+            if "stop" in given:
+                given["stop"] = tuple(given["stop"])
+            sampling = SamplingParams(**{"seed": 0, **given})
+        elif any(v is not None for v in loose.values()):
+            raise ConfigError(
+                f"give sampling=SamplingParams(...) or its fields ({', '.join(sorted(loose))}) "
+                "as keywords, not both"
+            )
+        unknown = sorted(set(options) - _CONFIG_FIELDS)
+        if unknown:
+            raise UnknownNameError("evaluate() option", unknown[0],
+                                   sorted(_CONFIG_FIELDS | _SAMPLING_FIELDS))  # fmt: skip
+        return cls(model=model, sampling=sampling, **options)
+
+
+_SAMPLING_FIELDS = frozenset(f.name for f in dataclasses.fields(SamplingParams))
+_CONFIG_FIELDS = frozenset(f.name for f in dataclasses.fields(EvalConfig)) - {"model", "sampling"}
 
 
 # --- sampling ------------------------------------------------------------------------------
 
 PAPER_PROMPT = "alpaca"
 """Paper mode's prompt (the MWPBench driver's), whatever the tasks' YAMLs name."""
+PAPER_SAMPLING = SamplingParams(temperature=0.0, top_p=1.0, n=1, max_tokens=2048)
+"""What paper mode fixes (the MWPBench driver's settings)."""
 
 
-def resolve_sampling(cfg: EvalConfig) -> SamplingParams:
-    """Sampling parameters: greedy, max_tokens 2048 by default; paper mode fixes them."""
+def check_sampling(cfg: EvalConfig) -> SamplingParams:
+    """The run's sampling parameters, checked: paper mode fixes temperature, top_p, n and
+    max_tokens; several samples need a temperature."""
+    sp = cfg.sampling
     if cfg.official:
-        fixed = {"temperature": (cfg.temperature, 0.0), "top_p": (cfg.top_p, 1.0),
-                 "n": (cfg.n, 1), "max_tokens": (cfg.max_tokens, 2048)}  # fmt: skip
-        for name, (given, paper) in fixed.items():
-            if given is not None and given != paper:
+        for name in ("temperature", "top_p", "n", "max_tokens"):
+            given, paper = getattr(sp, name), getattr(PAPER_SAMPLING, name)
+            if given != paper:
                 raise ConfigError(
                     f"--official fixes {name} to {paper} (the paper's settings); drop "
                     f"--{name.replace('_', '-')} or run without --official"
                 )
-    n = cfg.n or 1
-    temperature = cfg.temperature if cfg.temperature is not None else 0.0
-    if n > 1 and temperature == 0.0:
+    if sp.n > 1 and sp.temperature == 0.0:
         raise ConfigError(
-            f"n={n} samples need a sampling temperature (greedy would repeat one answer): "
+            f"n={sp.n} samples need a sampling temperature (greedy would repeat one answer): "
             "pass --temperature, e.g. 0.7"
         )
-    return SamplingParams(
-        temperature=float(temperature),
-        top_p=float(cfg.top_p if cfg.top_p is not None else 1.0),
-        max_tokens=int(cfg.max_tokens or 2048),
-        stop=tuple(cfg.stop),
-        n=int(n),
-        seed=cfg.seed,
-    )
+    return dataclasses.replace(sp, temperature=float(sp.temperature), top_p=float(sp.top_p),
+                               max_tokens=int(sp.max_tokens), n=int(sp.n),
+                               stop=tuple(sp.stop))  # fmt: skip
 
 
 # --- the run ------------------------------------------------------------------------------------
@@ -111,56 +135,21 @@ def resolve_sampling(cfg: EvalConfig) -> SamplingParams:
 def evaluate(
     model: str,
     *,
-    backend: str | Any | None = None,
-    backend_options: Mapping[str, Any] | None = None,
-    tasks: str | Sequence[str] | None = None,
-    source: str = "mwpbench",
-    data_files: Any = None,
-    prompt: str | None = None,
-    limit: int | None = None,
-    official: bool = False,
-    n: int | None = None,
-    temperature: float | None = None,
-    top_p: float | None = None,
-    max_tokens: int | None = None,
-    seed: int | None = 0,
-    stop: Sequence[str] = (),
-    num_shards: int = 1,
-    shard_index: int = 0,
-    output: str | os.PathLike[str] = "results",
-    run_id: str | None = None,
-    resume: bool = False,
-    jobs: int | None = None,
-    timeout: float = 5.0,
-    progress: bool = True,
+    backend: str | Backend | None = None,
+    sampling: SamplingParams | None = None,
+    **options: Any,
 ) -> RunResult:
     """Evaluate `model` on MwpBench (or `tasks`) and write a run directory under `output`.
 
-    backend: "vllm" (default with CUDA and vllm), "hf" (default otherwise), "openai",
-        "replay", "mock", or a ready backend object; `backend_options` are its keyword
-        options (e.g. {"tensor_parallel_size": 2}, {"base_url": [...]}, {"path": FILE}).
-    tasks: a suite name ("mwpbench", "mwpbench-icml"), "a,b" or a list of task names.
-    source / data_files: release file or native originals; data_files is one path or a
-        list (every task: a release file routes records by data_topic) or {task: path}.
-    prompt: a template name or .jinja path (default "alpaca").
-    official: paper mode (alpaca, official stop strings, greedy, max_tokens 2048, first
-        2000 items per data_topic, official grader as the headline; strict kept beside it).
-    n, temperature, top_p, max_tokens, seed, stop: sampling (default greedy, 2048 tokens).
-    num_shards / shard_index: run one deterministic slice of the requests (merge later).
-    resume: continue the latest run with the same configuration (or `run_id`) in `output`,
-        generating only what is not stored.
-    jobs, timeout: grading worker processes and the per-item limit in seconds.
+    `options` are the fields of `EvalConfig` (backend_options, tasks, source, data_files,
+    prompt, limit, official, num_shards, shard_index, output, run_id, resume, jobs,
+    timeout, progress); sampling is `sampling=SamplingParams(...)` or its fields one by one
+    (n, temperature, top_p, max_tokens, seed, stop). `backend` is a name or a ready backend
+    object. E.g. `evaluate("Qwen/Qwen2.5-Math-1.5B", tasks="gsm8k,math", limit=100)`.
     """
-    cfg = EvalConfig(
-        model=model, backend=backend if isinstance(backend, str) or backend is None else None,
-        backend_options=dict(backend_options or {}), tasks=tasks, source=source,
-        data_files=data_files, prompt=prompt, limit=limit, official=official, n=n,
-        temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed,
-        stop=tuple(stop), num_shards=num_shards, shard_index=shard_index, output=output,
-        run_id=run_id, resume=resume, jobs=jobs, timeout=timeout, progress=progress,
-    )  # fmt: skip
-    instance = None if isinstance(backend, str) or backend is None else backend
-    return Run(cfg, instance).execute()
+    name = backend if isinstance(backend, str) or backend is None else None
+    cfg = EvalConfig.from_options(model, sampling=sampling, backend=name, **options)
+    return Run(cfg, None if isinstance(backend, str) or backend is None else backend).execute()
 
 
 @dataclass
@@ -271,7 +260,7 @@ class Run:
             raise ConfigError(f"--limit must be at least 1, got {cfg.limit}")
         if cfg.timeout <= 0:
             raise ConfigError(f"timeout must be positive, got {cfg.timeout}")
-        sampling = resolve_sampling(cfg)
+        sampling = check_sampling(cfg)
         if self.backend is not None:
             backend_name = str(self.backend.name)
         else:
@@ -427,4 +416,4 @@ class Run:
             self._timed("generate", t)
 
 
-__all__ = ["EvalConfig", "Run", "RunInterrupted", "evaluate", "resolve_sampling"]
+__all__ = ["EvalConfig", "Run", "RunInterrupted", "check_sampling", "evaluate"]

@@ -372,3 +372,36 @@ def test_the_task_yaml_prompt_is_the_default(release, tmp_path, monkeypatch):
     with pytest.raises(ConfigError, match=r"different default prompts \(alpaca: math; none: gsm8k\).*--prompt"):
         run(release, tmp_path / "d", ScriptedBackend(_table_full()))
     assert not (tmp_path / "d").exists()
+
+
+def test_sampling_is_one_option_or_its_fields(release, tmp_path):
+    loose = run(release, tmp_path / "a", ScriptedBackend(_table_full()), max_tokens=100)
+    packed = run(release, tmp_path / "b", ScriptedBackend(_table_full()),
+                 sampling=SamplingParams(max_tokens=100, seed=0))  # fmt: skip
+    assert loose.run["sampling"] == packed.run["sampling"]
+    assert loose.run["config_hash"] == packed.run["config_hash"]
+    assert loose.run["sampling"]["max_tokens"] == 100 and loose.run["sampling"]["seed"] == 0
+    with pytest.raises(ConfigError, match="not both"):
+        run(release, tmp_path / "c", ScriptedBackend({}), sampling=SamplingParams(), n=2)
+    with pytest.raises(ConfigError, match="Did you mean 'temperature'"):
+        run(release, tmp_path / "d", ScriptedBackend({}), temprature=0.7)
+    assert not (tmp_path / "c").exists() and not (tmp_path / "d").exists()
+
+
+def test_the_cli_options_are_the_run_options():
+    """`mwpbench eval` spells no option of its own beyond the command-line conveniences:
+    every other one is a field of EvalConfig or SamplingParams, under the same name."""
+    import dataclasses
+
+    from mwpbench import config, registry
+    from mwpbench.cli import eval_cmd
+    from mwpbench.runner import EvalConfig
+
+    cli_only = {"data_file", "tp", "base_url", "predictions", "backend_arg", "subsets", "quiet"}
+    names = {p.name for p in eval_cmd.params} - cli_only
+    fields = {f.name for f in dataclasses.fields(EvalConfig)} | {
+        f.name for f in dataclasses.fields(SamplingParams)}  # fmt: skip
+    assert names <= fields, names - fields
+    choices = {p.name: list(p.type.choices) for p in eval_cmd.params if hasattr(p.type, "choices")}
+    assert choices["backend"] == list(registry.BACKENDS)
+    assert choices["source"] == list(config.SOURCES)
