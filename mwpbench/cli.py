@@ -163,13 +163,14 @@ def check_data_cmd(tasks: tuple[str, ...], source: str, data_file: tuple[str, ..
 
     for name in tasks:
         get_task(name)
-    files = _data_files(data_file)
-    if isinstance(files, dict):
-        files = {task: _one(paths) for task, paths in files.items()}
+    given = _data_files(data_file)
+    files: dict[str, str | list[str]] | str | list[str] | None
+    if isinstance(given, dict):
+        files = {task: paths[0] if len(paths) == 1 else paths for task, paths in given.items()}
         for name in files:
             get_task(name)
     else:
-        files = _one(files)
+        files = _one(given)
     checks = check_data(tasks or None, source=source, data_files=files, jobs=jobs)
     click.echo(check_tables(checks, max_failures=max_failures))
     if any(f.check == "load" for c in checks for f in c.failures):

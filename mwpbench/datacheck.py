@@ -67,7 +67,7 @@ def check_problems(
     task: TaskCheck, problems: list[Problem], *, jobs: int | None, timeout: float
 ) -> None:
     """Fill `task` with the gold and solution checks of `problems`."""
-    import mwpbench
+    from mwpbench.grading import grade_many, is_equivalent
 
     for p in problems:
         task.n += 1
@@ -77,7 +77,7 @@ def check_problems(
             task.parsed += 1
         else:
             task.failures.append(Failure(p.task, p.id, "parse", f"{p.answer[:60]!r}: {reason}"))
-        if mwpbench.is_equivalent(p.answer, p.answer, timeout=timeout):
+        if is_equivalent(p.answer, p.answer, timeout=timeout):
             task.self_equal += 1
         else:
             task.failures.append(Failure(p.task, p.id, "self", f"{p.answer[:60]!r} != itself"))
@@ -101,7 +101,7 @@ def check_problems(
         }
         for p in with_solution
     )  # options of multiple-choice originals: their solutions name a letter
-    verdicts = mwpbench.grade_many(items, jobs=jobs, timeout=timeout)
+    verdicts = grade_many(items, jobs=jobs, timeout=timeout)
     for p, verdict in zip(with_solution, verdicts):
         task.solutions += 1
         if verdict.correct:

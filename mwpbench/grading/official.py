@@ -38,7 +38,7 @@ import logging
 import re
 from typing import NamedTuple
 
-from mwpbench.types import Verdict
+from mwpbench.types import Status, Verdict
 
 __all__ = [
     "FAILED_EXTRACTION",
@@ -388,6 +388,7 @@ def grade_official(completion: str, gold: str, **_ignored: object) -> Verdict:
             detail=f"official grader failed: {type(exc).__name__}",
         )
     rule = out.step if out.extracted is not None else "none"
+    status: Status
     if rule == "none":
         status = "no_answer"
     else:

@@ -68,7 +68,7 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -399,6 +399,7 @@ class WorkerPool:
                 else:
                     log.warning("preload module %r not found; workers start without it", name)
             self._preload = tuple(preload)
+            ctx: Any
             if "forkserver" in multiprocessing.get_all_start_methods():
                 ctx = multiprocessing.get_context("forkserver")
                 # process-wide: takes effect if this starts the fork server
@@ -522,7 +523,7 @@ class WorkerPool:
         argses: Iterable[tuple[Any, ...]],
         timeout: float,
         max_workers: int,
-    ) -> Iterator[Outcome]:
+    ) -> Generator[Outcome, None, None]:
         if self._closed:
             raise GradingError("the worker pool is closed; create a new WorkerPool")
         fn_id, fn_data = self._register(fn)
@@ -557,7 +558,7 @@ class _Stream:
         self._poller: Any = None
         self._poll_fds: dict[int, tuple[_Worker, bool]] = {}
 
-    def run(self) -> Iterator[Outcome]:
+    def run(self) -> Generator[Outcome, None, None]:
         pool, mine, results = self.pool, self.mine, self.results
         try:
             while True:

@@ -25,7 +25,7 @@ from mwpbench.config import shipped_dir
 from mwpbench.errors import ConfigError, MwpbenchError
 from mwpbench.leaderboard.table import Leaderboard, Row, collect, datasets_then_averages, pct
 from mwpbench.metrics import STATUSES
-from mwpbench.results import SAMPLES, scan_samples
+from mwpbench.results import RUN_JSON, SAMPLES, scan_samples
 from mwpbench.types import SampleRecord
 
 logger = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ def render_site(results_dir: str | Path, out_dir: str | Path | None = None) -> t
                           "first or pass the folder that holds your run directories")
     out = Path(out_dir) if out_dir is not None else default_out_dir(results)
     runs_out = out / "runs"
-    if out.resolve() == results.resolve() or (runs_out.is_dir() and any(runs_out.rglob("run.json"))):
+    if out.resolve() == results.resolve() or (runs_out.is_dir() and any(runs_out.rglob(RUN_JSON))):
         raise ConfigError(f"{out} holds run directories; refusing to write the site over them. "
                           "Pass an output folder of its own with -o")
     board = collect(results)
