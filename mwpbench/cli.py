@@ -340,7 +340,7 @@ def eval_cmd(**opts: Any) -> None:
 def regrade_cmd(run: str, grader: str, headline: str | None, jobs: int | None,
                 timeout: float | None, quiet: bool) -> None:  # fmt: skip
     """Grade RUN again from its stored completions (no model needed)."""
-    from mwpbench.results import regrade
+    from mwpbench.runs import regrade
 
     result = _with_sigterm(lambda: regrade(run, grader=grader, headline=headline, jobs=jobs,
                                            timeout=timeout, progress=not quiet))  # fmt: skip
@@ -358,7 +358,7 @@ def regrade_cmd(run: str, grader: str, headline: str | None, jobs: int | None,
 def compare_cmd(run_a: str, run_b: str, grader: str | None, flips: int, markdown: bool) -> None:
     """Per-dataset deltas of RUN_B against RUN_A, exact McNemar p-values, flipped problems."""
     from mwpbench.report import comparison_table
-    from mwpbench.results import compare_runs
+    from mwpbench.runs import compare_runs
 
     click.echo(comparison_table(compare_runs(run_a, run_b, grader=grader), markdown=markdown,
                                 flips=flips))  # fmt: skip
@@ -385,7 +385,7 @@ def show_cmd(run: str, subsets: bool, markdown: bool) -> None:
 @click.option("--run-id", default=None, help="[default: date-time-model-merged]")
 def merge_cmd(runs: tuple[str, ...], output: str, run_id: str | None) -> None:
     """Join the shard runs RUNS (--num-shards/--shard-index) into one run directory."""
-    from mwpbench.results import merge_runs
+    from mwpbench.runs import merge_runs
 
     _print_run(merge_runs(list(runs), output, run_id=run_id))
 

@@ -1,8 +1,8 @@
 """The run record (docs/run-format.md): the one owner of samples.jsonl and run.json.
 
 This module alone builds, writes, reads and migrates the sample line (`SampleRecord`) and
-run.json (`RunRecord`); the runner drives, the leaderboard, `regrade`, `merge` and `compare`
-read through here. `results/<run-id>/run.json` says what was run and holds the metrics
+run.json (`RunRecord`), and opens run directories; the runner drives, and the leaderboard,
+`regrade`, `merge` and `compare` (runs.py) read and write through here. `results/<run-id>/run.json` says what was run and holds the metrics
 (rewritten atomically: temp file + os.replace); `samples.jsonl` holds one line per (problem,
 sample index), appended and flushed as generations finish, and rewritten atomically (in
 canonical order, with verdicts) once they are graded. Nothing is recovered from file or
@@ -18,7 +18,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -159,41 +159,24 @@ def set_verdict(record: SampleRecord, grader: str, verdict: Verdict) -> None:
 
 def gradable(record: Mapping[str, Any]) -> bool:
     """Whether a sample has a completion to grade (a failed generation has none)."""
-    return record.get("status") != "error" and record.get("error") is None
+    return not generation_failed(record) and record.get("error") is None
+
+
+def grading_item(record: SampleRecord) -> dict[str, Any]:
+    """What the graders need of a sample line (grading.batch.grade_items' item)."""
+    return {"completion": record.get("completion") or "", "gold": record.get("gold") or "",
+            "finish_reason": record.get("finish_reason"), "choices": record.get("choices"),
+            "task": record.get("task")}  # fmt: skip
+
+
+def generation_failed(record: Mapping[str, Any]) -> bool:
+    """A failed generation (status "error"): `--resume` generates it again."""
+    return record.get("status") == "error"
 
 
 def ungraded(record: Mapping[str, Any]) -> bool:
     """Generated, stored, not graded yet (the run stopped between generation and grading)."""
     return record.get("status") is None
-
-
-def grade_samples(
-    records: Sequence[SampleRecord],
-    *,
-    graders: Sequence[str] = GRADERS,
-    jobs: int | None = None,
-    timeout: float = 5.0,
-    on_graded: Callable[[int], object] | None = None,
-) -> list[SampleRecord]:
-    """The records with fresh verdicts of `graders`; failed generations stay `error`.
-    `on_graded(1)` is called after each graded record (a progress bar's update)."""
-    from mwpbench.grading.batch import grade_items
-
-    out = [r.copy() for r in records]
-    todo = [r for r in out if gradable(r)]
-    items = (
-        {"completion": r.get("completion") or "", "gold": r.get("gold") or "",
-         "finish_reason": r.get("finish_reason"), "choices": r.get("choices"),
-         "task": r.get("task")}
-        for r in todo
-    )  # fmt: skip
-    for record, verdicts in zip(todo, grade_items(items, graders=graders, jobs=jobs,
-                                                  timeout=timeout)):  # fmt: skip
-        for grader, verdict in verdicts.items():
-            set_verdict(record, grader, verdict)
-        if on_graded is not None:
-            on_graded(1)
-    return out
 
 
 _NUM = re.compile(r"(\d+)")
@@ -356,6 +339,58 @@ def finish_run(
     run["status"] = "complete" if len(records) == expected and not errors else "incomplete"
     run["finished_at"] = utc_now()
     return errors
+
+
+def mark_regraded(run: RunRecord, *, headline: str | None, timeout: float) -> None:
+    """A run graded again: the grading options it used, and when."""
+    graders = run.setdefault("graders", {"headline": "strict", "stored": list(GRADERS),
+                                         "timeout": timeout})  # fmt: skip
+    if headline:
+        graders["headline"] = headline
+    graders["timeout"] = timeout
+    run["regraded_at"] = utc_now()
+
+
+_SHARD_FREE = ("run_id", "status", "created_at", "finished_at", "timings", "counts",
+               "metrics", "shard", "config_hash", "regraded_at", "merged_from", "tasks")  # fmt: skip
+
+
+def shard_config(run: Mapping[str, Any]) -> dict[str, Any]:
+    """What the shards of one run have in common (everything but their own progress)."""
+    return {k: v for k, v in run.items() if k not in _SHARD_FREE}
+
+
+def merged_run(runs: Sequence[RunResult], run_id: str, *, complete: bool) -> RunRecord:
+    """run.json of shards joined: the first shard's with `shard` null, the tasks' `n`
+    summed, timings summed (machine time), `merged_from`, and no `config_hash`; metrics
+    follow from the merged samples (finalize_metrics)."""
+    tasks: dict[str, TaskEntry] = {}
+    for r in runs:
+        for t in r.run.get("tasks", []):
+            entry = tasks.setdefault(t["name"], {**t, "n": 0})
+            entry["n"] += t.get("n", 0)
+    run: RunRecord = runs[0].run.copy()
+    run["run_id"] = run_id
+    run["status"] = "complete" if complete else "incomplete"
+    run["created_at"] = min(str(r.run.get("created_at")) for r in runs)
+    run["finished_at"] = utc_now()
+    run["tasks"] = list(tasks.values())
+    run["shard"] = None
+    run["merged_from"] = [{"run_id": r.run_id, "shard": r.run.get("shard"), "status": r.status,
+                           "timings": r.run.get("timings")} for r in runs]  # fmt: skip
+    run["timings"] = _summed_timings(runs)
+    run.pop("config_hash", None)
+    return run
+
+
+def _summed_timings(runs: Sequence[RunResult]) -> dict[str, float]:
+    """Each timing summed over the shards (machine time, not wall time)."""
+    out: dict[str, float] = {}
+    for r in runs:
+        for k, v in (r.run.get("timings") or {}).items():
+            if isinstance(v, (int, float)):
+                out[k] = round(out.get(k, 0.0) + v, 3)
+    return out
 
 
 def set_timings(run: RunRecord, timings: Mapping[str, float]) -> None:
@@ -656,154 +691,6 @@ def load_run(path: str | os.PathLike[str]) -> RunResult:
     return RunResult(path=run_dir, run=read_run_json(run_dir))
 
 
-def regrade(
-    path: str | os.PathLike[str],
-    *,
-    grader: str = "all",
-    headline: str | None = None,
-    jobs: int | None = None,
-    timeout: float | None = None,
-    progress: bool = False,
-) -> RunResult:
-    """Grade a run again from its stored completions (no model): `grader` is "strict",
-    "official" or "all" (both); `headline` optionally switches the headline grader. The
-    samples and run.json are rewritten atomically."""
-    from mwpbench.progress import progress_bar
-
-    if grader != "all" and grader not in GRADERS:
-        raise ConfigError(f"grader must be all, {' or '.join(GRADERS)}, got {grader!r}")
-    if headline is not None and headline not in GRADERS:
-        raise ConfigError(f"headline must be {' or '.join(GRADERS)}, got {headline!r}")
-    result = load_run(path)
-    run = result.run
-    timeout = timeout or float(run.get("graders", {}).get("timeout", 5.0))
-    records = result.samples
-    bar = progress_bar(sum(1 for r in records if gradable(r)), "grade", progress)
-    try:
-        graded = grade_samples(records, graders=GRADERS if grader == "all" else (grader,),
-                               jobs=jobs, timeout=timeout, on_graded=bar.update)  # fmt: skip
-    finally:
-        bar.close()
-    graded = canonical_order(graded, result.task_names)
-    write_samples(result.samples_path, graded)
-    graders = run.setdefault("graders", {"headline": "strict", "stored": list(GRADERS),
-                                         "timeout": timeout})  # fmt: skip
-    if headline:
-        graders["headline"] = headline
-    graders["timeout"] = timeout
-    finalize_metrics(run, graded)
-    run["regraded_at"] = utc_now()
-    write_run(result.path, run)
-    return RunResult(path=result.path, run=run, _samples=graded)
-
-
-_SHARD_FREE = ("run_id", "status", "created_at", "finished_at", "timings", "counts",
-               "metrics", "shard", "config_hash", "regraded_at", "merged_from", "tasks")  # fmt: skip
-
-
-def merge_runs(
-    paths: Sequence[str | os.PathLike[str]],
-    output: str | os.PathLike[str],
-    *,
-    run_id: str | None = None,
-) -> RunResult:
-    """Join shard runs (same configuration, different shards) into one run directory.
-
-    Samples are joined by key; the merged run is complete when every shard 0..K-1 is
-    present and complete. Its metrics are recomputed over all samples.
-    """
-    if len(paths) < 1:
-        raise ConfigError("merge: give at least one run directory")
-    runs = [load_run(p) for p in paths]
-    base = runs[0].run
-
-    def config(run: Mapping[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in run.items() if k not in _SHARD_FREE}
-
-    for r in runs[1:]:
-        if config(r.run) != config(base):
-            diff = sorted(
-                k for k in set(config(r.run)) | set(config(base))
-                if config(r.run).get(k) != config(base).get(k)
-            )  # fmt: skip
-            raise ConfigError(
-                f"merge: {r.path} was run with a different configuration than {runs[0].path} "
-                f"(differs in: {', '.join(diff)}); merge only shards of one run"
-            )
-    records: dict[str, SampleRecord] = {}
-    for r in runs:
-        for rec in r.samples:
-            other = records.get(rec["key"])
-            if other is not None and other.get("completion") != rec.get("completion"):
-                raise RunError(
-                    f"merge: sample {rec['key']!r} differs between shards; the runs overlap "
-                    "but disagree (were they made with different seeds or models?)"
-                )
-            records[rec["key"]] = rec
-    shards = [r.run.get("shard") for r in runs]
-    num = {s["num_shards"] for s in shards if s}
-    indices = {s["shard_index"] for s in shards if s}
-    covered = bool(num) and len(num) == 1 and indices == set(range(next(iter(num))))
-    complete = all(r.status == "complete" for r in runs) and (covered or shards == [None])
-    tasks: dict[str, TaskEntry] = {}
-    for r in runs:
-        for t in r.run.get("tasks", []):
-            entry = tasks.setdefault(t["name"], {**t, "n": 0})
-            entry["n"] += t.get("n", 0)
-    merged_records = canonical_order(records.values(), list(tasks))
-    model = str(base.get("model", {}).get("name", "model"))
-    run_id = run_id or f"{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{model_slug(model)}-merged"
-    out_dir = Path(output) / run_id
-    make_run_dir(out_dir, exist_ok=False)
-    run: RunRecord = base.copy()
-    run["run_id"] = run_id
-    run["status"] = "complete" if complete else "incomplete"
-    run["created_at"] = min(str(r.run.get("created_at")) for r in runs)
-    run["finished_at"] = utc_now()
-    run["tasks"] = list(tasks.values())
-    run["shard"] = None
-    run["merged_from"] = [{"run_id": r.run_id, "shard": r.run.get("shard"), "status": r.status,
-                           "timings": r.run.get("timings")} for r in runs]  # fmt: skip
-    run["timings"] = _summed_timings(runs)
-    run.pop("config_hash", None)
-    if not complete:
-        log.warning("merge: the merged run is incomplete (missing or incomplete shards)")
-    write_samples(out_dir / SAMPLES, merged_records)
-    finalize_metrics(run, merged_records)
-    write_run(out_dir, run)
-    return RunResult(path=out_dir, run=run, _samples=merged_records)
-
-
-def _summed_timings(runs: Sequence[RunResult]) -> dict[str, float]:
-    """Each timing summed over the shards (machine time, not wall time)."""
-    out: dict[str, float] = {}
-    for r in runs:
-        for k, v in (r.run.get("timings") or {}).items():
-            if isinstance(v, (int, float)):
-                out[k] = round(out.get(k, 0.0) + v, 3)
-    return out
-
-
-def compare_runs(
-    path_a: str | os.PathLike[str] | RunResult,
-    path_b: str | os.PathLike[str] | RunResult,
-    *,
-    grader: str | None = None,
-) -> dict[str, Any]:
-    """Per-dataset deltas of B against A with exact McNemar p-values and the flipped
-    problems (see metrics.compare_records). `grader` defaults to A's headline grader."""
-    from mwpbench.metrics import compare_records
-
-    a = path_a if isinstance(path_a, RunResult) else load_run(path_a)
-    b = path_b if isinstance(path_b, RunResult) else load_run(path_b)
-    grader = grader or a.headline
-    if grader not in GRADERS:
-        raise ConfigError(f"grader must be {' or '.join(GRADERS)}, got {grader!r}")
-    out = compare_records(a.samples, b.samples, grader=grader, task_order=a.task_names)
-    out["run_a"], out["run_b"] = a.run_id, b.run_id
-    return out
-
-
 # --- run directories -----------------------------------------------------------------------
 
 
@@ -913,21 +800,20 @@ __all__ = [
     "RunResult",
     "SampleWriter",
     "canonical_order",
-    "compare_runs",
     "find_resumable",
     "finish_run",
     "generation_samples",
-    "grade_samples",
+    "grading_item",
     "load_run",
-    "merge_runs",
+    "merged_run",
     "migrate_run",
     "new_run",
     "new_sample",
     "open_run_dir",
     "read_samples",
-    "regrade",
     "sample_key",
     "scan_samples",
+    "set_verdict",
     "task_entry",
     "write_json",
     "write_run",

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mwpbench import provenance, results
+from mwpbench import provenance, results, runs
 from mwpbench.backends.base import Backend
 from mwpbench.backends.select import check_backend, choose_backend, make_backend
 from mwpbench.datasets.selection import PAPER_CAP, default_prompt, load_problems, resolve_tasks
@@ -209,7 +209,8 @@ class Run:
                                          plan.s_hash)  # fmt: skip
                 wanted[key] = (req, problem, i)
         # stored generations are kept; failed ones (status "error") are tried again
-        keep = {k: r for k, r in stored.items() if k in wanted and r.get("status") != "error"}
+        keep = {k: r for k, r in stored.items()
+                if k in wanted and not results.generation_failed(r)}  # fmt: skip
         pending: dict[str, list[int]] = {}
         for key, (req, _problem, i) in wanted.items():
             if key not in keep:
@@ -225,7 +226,9 @@ class Run:
                 self._generate(todo, pending, plan, new)
             records = {**keep, **{k: r for k, r in new.items() if k in wanted}}
             t = time.perf_counter()
-            for graded in self._grade([r for r in records.values() if results.ungraded(r)]):
+            ungraded = [r for r in records.values() if results.ungraded(r)]
+            for graded in runs.grade_with_bar(ungraded, jobs=cfg.jobs, timeout=cfg.timeout,
+                                              progress=cfg.progress):  # fmt: skip
                 records[graded["key"]] = graded
             self._timed("grade", t)
         except KeyboardInterrupt:
@@ -321,16 +324,6 @@ class Run:
             shard=plan.shard, packages=provenance.package_versions(plan.backend_name),
             git_commit=provenance.git_commit(), timings=self.timings,
         )  # fmt: skip
-
-    def _grade(self, records: list[SampleRecord]) -> list[SampleRecord]:
-        """Both verdicts of every ungraded record (one progress bar)."""
-        bar = progress_bar(sum(1 for r in records if results.gradable(r)), "grade",
-                           self.cfg.progress)  # fmt: skip
-        try:
-            return results.grade_samples(records, jobs=self.cfg.jobs, timeout=self.cfg.timeout,
-                                         on_graded=bar.update)  # fmt: skip
-        finally:
-            bar.close()
 
     def _finish(
         self,

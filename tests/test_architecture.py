@@ -17,6 +17,7 @@ STAGES: list[tuple[str, ...]] = [
     ("datasets", "prompts", "grading", "backends"),  # the stages of the pipeline
     ("metrics",),
     ("results",),  # the run record
+    ("runs",),  # grade, regrade, merge, compare sample lines and stored runs
     ("runner", "report", "leaderboard", "datacheck"),  # drive and present
     ("cli", "demo", "__init__", "__main__"),  # the doors
 ]

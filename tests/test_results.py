@@ -15,13 +15,12 @@ import mwpbench
 from mwpbench.errors import ConfigError, RunError
 from mwpbench.results import (
     SampleWriter,
-    compare_runs,
-    merge_runs,
     read_samples,
     scan_samples,
     truncate_partial_line,
     write_json,
 )
+from mwpbench.runs import compare_runs, merge_runs
 from mwpbench.types import RunRecord, SampleRecord
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "run-format.md"
@@ -160,7 +159,7 @@ def test_golds_the_official_strip_cannot_read_are_counted(tmp_path):
     """OFFICIAL_GRADER.md step 2: the official driver crashes on such a gold; we grade it by
     raw equality and count it in run.json (a gold ending in a bare \\sqrt makes strip raise)."""
     from mwpbench.grading.official import GOLD_FALLBACK_DETAIL
-    from mwpbench.results import grade_samples
+    from mwpbench.runs import grade_samples
 
     records = [
         {"key": "a", "id": "a", "task": "math", "subset": "MATH.Algebra", "sample_index": 0,
