@@ -159,7 +159,7 @@ def set_verdict(record: SampleRecord, grader: str, verdict: Verdict) -> None:
 
 def gradable(record: Mapping[str, Any]) -> bool:
     """Whether a sample has a completion to grade (a failed generation has none)."""
-    return not generation_failed(record) and record.get("error") is None
+    return not generation_failed(record)
 
 
 def grading_item(record: SampleRecord) -> dict[str, Any]:
@@ -170,8 +170,9 @@ def grading_item(record: SampleRecord) -> dict[str, Any]:
 
 
 def generation_failed(record: Mapping[str, Any]) -> bool:
-    """A failed generation (status "error"): `--resume` generates it again."""
-    return record.get("status") == "error"
+    """A failed generation (`error` holds why; status "error"): `--resume` generates it
+    again. A grading failure (status "error", no `error`) is not one: regrade grades it."""
+    return record.get("error") is not None
 
 
 def ungraded(record: Mapping[str, Any]) -> bool:
@@ -307,7 +308,7 @@ def finalize_metrics(run: RunRecord, records: Sequence[SampleRecord]) -> None:
     run["metrics"] = compute_metrics(records, task_order=order)
     counts: Counts = {
         "samples": len(records),
-        "generation_errors": sum(1 for r in records if r.get("status") == "error"),
+        "generation_errors": sum(1 for r in records if generation_failed(r)),
         "timeouts": sum(1 for r in records if r.get("status") == "timeout"),
         "ungraded": sum(1 for r in records if ungraded(r)),
         # golds the official matcher's strip() cannot handle: the official driver crashes
@@ -332,7 +333,7 @@ def finish_run(
 ) -> int:
     """Metrics, counts, status and finish time of a run whose generation is over; returns
     the number of failed generations (the run is complete without any, and nothing missing)."""
-    errors = sum(1 for r in records if r.get("status") == "error")
+    errors = sum(1 for r in records if generation_failed(r))
     finalize_metrics(run, records)
     run["counts"]["reused"] = reused
     run["counts"]["generated"] = generated

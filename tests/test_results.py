@@ -230,3 +230,18 @@ def test_scan_reports_bad_lines_instead_of_raising(tmp_path):
     assert "UTF-8" in bad[2].reason
     with pytest.raises(RunError, match=":2: not valid JSON"):
         read_samples(path)
+
+
+def test_a_grading_failure_is_regraded_a_generation_failure_is_not(release, tmp_path):
+    result = evaluate(release, tmp_path, backend=ScriptedBackend(GOLDEN_COMPLETIONS))
+    path = result.path / "samples.jsonl"
+    lines = read_lines(path)
+    failed = next(line for line in lines if line["error"] is not None)  # gsm8k/3: no completion
+    hit = next(line for line in lines if line["id"] == "math/mwpbench/MATH/alg/1")
+    hit.update(correct=False, status="error", detail="internal grading error")  # error: null
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    again = mwpbench.regrade(result.path)
+    by_id = {s["id"]: s for s in again.samples}
+    assert by_id[hit["id"]]["status"] == "correct" and by_id[hit["id"]]["correct"] is True
+    assert by_id[failed["id"]]["status"] == "error" and by_id[failed["id"]]["error"]
+    assert again.run["counts"]["generation_errors"] == 1
