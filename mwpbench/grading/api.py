@@ -16,11 +16,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from itertools import islice
 from typing import Any
 
-from mwpbench.errors import ConfigError
+from mwpbench.errors import ConfigError, UnknownNameError
 from mwpbench.grading.compare import compare_answers, fast_compare
 from mwpbench.grading.extract import Extraction, choice_letter, extract
-from mwpbench.registry import GRADERS, resolve
-from mwpbench.types import Verdict
+from mwpbench.types import GRADERS, Verdict
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +53,7 @@ def grade(
     """
     timeout = _check_timeout(timeout)
     if grader != "strict":
-        fn = resolve("grader", grader, GRADERS)
+        fn = _other_grader(grader)
         try:
             return fn(completion, gold, task=task, finish_reason=finish_reason, choices=choices)
         except Exception as exc:
@@ -121,7 +120,7 @@ def grade_many(
     processes (default: all cores); memory stays flat however many items there are."""
     timeout = _check_timeout(timeout)
     if grader != "strict":
-        fn = resolve("grader", grader, GRADERS)
+        fn = _other_grader(grader)
         for item in items:
             try:
                 yield fn(
@@ -170,6 +169,15 @@ def grade_many(
 
 
 # ---------------------------------------------------------------- internals
+
+
+def _other_grader(name: str) -> Any:
+    """The grader function of a closed set (types.GRADERS) other than strict."""
+    if name == "official":
+        from mwpbench.grading.official import grade_official
+
+        return grade_official
+    raise UnknownNameError("grader", name, GRADERS)
 
 
 def _fast(pred: str, gold: str) -> tuple[bool, str] | None:

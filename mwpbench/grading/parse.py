@@ -267,8 +267,9 @@ class _Plain:
         if not self.tokens:
             raise ParseFailure("empty expression")
         value = self.expr()
-        if self.peek() is not None:
-            raise ParseFailure(f"unexpected {self.peek()[1]!r}")
+        extra = self.peek()
+        if extra is not None:
+            raise ParseFailure(f"unexpected {extra[1]!r}")
         return value
 
     def expr(self) -> Any:
@@ -810,7 +811,7 @@ def _solve_relation(parts: list[str], op: str) -> Any:
 def _relation_set(parts: list[str], names: list[str]) -> Any:
     """'1 < x <= 2', 'x > 3', '3 < x', 'x != 1' -> the SymPy set of the one variable."""
     sp = _sympy()
-    values = []
+    values: list[Any] = []
     var_index = None
     if len(parts) == 2 and not any(_is_variable(p) for p in parts):
         return _solve_relation(parts, names[0])

@@ -63,7 +63,7 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -429,7 +429,7 @@ class WorkerPool:
         argses: Iterable[tuple[Any, ...]],
         timeout: float,
         max_workers: int,
-    ) -> Iterator[Outcome]:
+    ) -> Generator[Outcome, None, None]:
         if self._closed:
             raise GradingError("the worker pool is closed; create a new WorkerPool")
         fn_id, fn_data = self._register(fn)
@@ -464,7 +464,7 @@ class _Stream:
         self._poller: Any = None
         self._poll_fds: dict[int, tuple[_Worker, bool]] = {}
 
-    def run(self) -> Iterator[Outcome]:
+    def run(self) -> Generator[Outcome, None, None]:
         pool, mine, results = self.pool, self.mine, self.results
         try:
             while True:

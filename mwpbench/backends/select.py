@@ -1,0 +1,78 @@
+"""Which backend a run uses, and building it: the default (vLLM with CUDA and vllm
+installed, else HF; replay when predictions are given), the checks that need no model (a
+local model path exists, replay has a predictions file), and errors that say what to do.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from mwpbench.backends.base import Backend
+from mwpbench.errors import BackendError, ConfigError, MwpbenchError
+
+log = logging.getLogger(__name__)
+
+
+def default_backend() -> str:
+    """vllm when CUDA and vllm are present, else hf."""
+    if importlib.util.find_spec("vllm") is not None and importlib.util.find_spec("torch"):
+        try:
+            import torch
+
+            if torch.cuda.is_available():
+                return "vllm"
+        except Exception:  # noqa: BLE001 - a broken torch install: fall back to hf
+            log.debug("torch.cuda check failed", exc_info=True)
+    return "hf"
+
+
+def _looks_like_missing_path(model: str) -> bool:
+    return model.startswith(("/", "./", "../", "~")) and not Path(model).expanduser().exists()
+
+
+def make_backend(name: str, model: str, options: Mapping[str, Any]) -> Backend:
+    """Build backend `name` for `model` with `options`; errors say what to do next."""
+    from mwpbench.backends import load_backend
+
+    check_backend(name, model, options)
+    opts = dict(options)
+    if name == "replay":
+        opts.setdefault("model", model)
+    else:
+        opts["model"] = model
+    try:
+        return load_backend(name, **opts)
+    except MwpbenchError:
+        raise
+    except TypeError as exc:
+        raise ConfigError(f"backend {name!r}: bad option: {exc}") from exc
+    except (OSError, ValueError) as exc:
+        raise BackendError(
+            f"cannot load model {model!r} with the {name} backend: {exc}. Give a local model "
+            "folder or a Hugging Face model id (and check the network or HF_TOKEN for hub "
+            "downloads)"
+        ) from exc
+
+
+def choose_backend(requested: str | None, options: Mapping[str, Any]) -> str:
+    """The backend name a run uses: the requested one, replay when `options` name
+    predictions (`path`), else `default_backend()`."""
+    return requested or ("replay" if options.get("path") else default_backend())
+
+
+def check_backend(name: str, model: str, options: Mapping[str, Any]) -> None:
+    """What can be checked before anything is loaded or written."""
+    if name in ("hf", "vllm") and _looks_like_missing_path(model):
+        raise ConfigError(
+            f"model path {model} does not exist; give a local model folder or a Hugging "
+            "Face model id (org/name)"
+        )
+    if name == "replay" and not options.get("path"):
+        raise ConfigError("--backend replay needs --predictions FILE (JSONL with id, completion)")
+
+
+__all__ = ["check_backend", "choose_backend", "default_backend", "make_backend"]
