@@ -369,8 +369,8 @@ def _quantities(s: str, skel: str, spans: list[MathSpan]) -> list[Quantity]:
     for span in spans:
         if skel[span.start] == "§" and _MATHY.search(span.inner):
             inner = span.inner.strip()
-            value = last_side(inner)
-            found.append(Quantity(span.start, span.end, value, True, value != inner.rstrip(" .,;")))
+            side = last_side(inner)
+            found.append(Quantity(span.start, span.end, side, True, side != inner.rstrip(" .,;")))
     found.sort(key=lambda q: q.start)
     return found
 
@@ -381,7 +381,7 @@ def _has_math(skel: str, spans: list[MathSpan]) -> bool:
 
 def _unit_at(s: str, pos: int) -> bool:
     m = re.match(r"[A-Za-z]+", s[pos : pos + 20])
-    return bool(m) and m.group(0).lower() in UNITS
+    return m is not None and m.group(0).lower() in UNITS
 
 
 def _chains(s: str, quantities: list[Quantity]) -> list[list[Quantity]]:

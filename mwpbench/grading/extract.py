@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 
 from mwpbench.grading.answer_span import (
     last_quantity,
@@ -243,6 +244,10 @@ def _phrase_candidates(text: str, low: str) -> list[tuple[int, int, str]]:
     return found
 
 
+def _same(value: str) -> str:
+    return value
+
+
 def _hash_span(m: re.Match[str]) -> str | None:
     span = m.group(1).strip().rstrip(".")
     if _HEADING.match(span) and _WORDS_START.match(span) is None:
@@ -308,15 +313,15 @@ def _commitment(
         for m in pattern.finditer(text):
             letter = next(g for g in m.groups() if g).upper()
             if options is None or letter in options:
-                candidates.append((m.start(), "choice", lambda letter=letter: letter))
+                candidates.append((m.start(), "choice", partial(_same, letter)))
     boxed = _last_boxed_group(text)
     if boxed is not None:
-        candidates.append((boxed[0], "boxed", lambda content=boxed[1]: content))
+        candidates.append((boxed[0], "boxed", partial(_same, boxed[1])))
     for start, end, rule in _phrase_candidates(text, low):
-        candidates.append((start, rule, lambda end=end: _phrase_span(text, end, index)))
+        candidates.append((start, rule, partial(_phrase_span, text, end, index)))
     if "####" in text:
         candidates.extend(
-            (m.start(), "hash", lambda m=m: _hash_span(m)) for m in _HASH.finditer(text)
+            (m.start(), "hash", partial(_hash_span, m)) for m in _HASH.finditer(text)
         )
     candidates.sort(key=lambda c: c[0])
     for start, rule, read in reversed(candidates):
