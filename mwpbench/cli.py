@@ -558,7 +558,14 @@ def merge_cmd(runs: tuple[str, ...], output: str, run_id: str | None) -> None:
     """Join the shard runs RUNS (--num-shards/--shard-index) into one run directory."""
     from mwpbench.runs import merge_runs
 
-    _print_run(merge_runs(list(runs), output, run_id=run_id))
+    result = merge_runs(list(runs), output, run_id=run_id)
+    _print_run(result)
+    _check_complete(result)
+    if result.status != "complete":
+        raise IncompleteResult(
+            f"the merged run {result.path} is incomplete: a shard is missing or did not finish. "
+            "Finish every shard (--shard-index 0..K-1, --resume), then merge them all again."
+        )
 
 
 @cli.command("demo")
