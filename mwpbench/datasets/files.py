@@ -138,12 +138,27 @@ def local_release_files(data_files: DataFiles) -> list[Path]:
         paths = _paths(data_files)
     if not paths:
         raise ConfigError("data_files is empty: pass at least one file")
+    out: list[Path] = []
     for path in paths:
         if path.is_dir():
-            raise ConfigError(f"{path}: pass the release file itself, not a folder")
-        if not path.is_file():
+            out += release_files_in(path)
+        elif not path.is_file():
             raise DataError("no such file", path=str(path))
-    return paths
+        else:
+            out.append(path)
+    return out
+
+
+def release_files_in(folder: Path) -> list[Path]:
+    """The files in MWPBench release form (records with data_topic) in a folder; a
+    ConfigError saying what the folder holds when there is none."""
+    found = [p for p in _data_files_in(folder) if _is_release(p)]
+    if not found:
+        raise ConfigError(
+            f"{folder}: no file in the MWPBench release form (records with data_topic) in this "
+            f"folder; it {_listing(folder)}. For the original datasets add --source native"
+        )
+    return found
 
 
 def local_native_files(data_files: DataFiles, specs: Mapping[str, FileSpec]) -> dict[str, Path]:

@@ -21,7 +21,7 @@ from mwpbench.datasets import diagnose
 from mwpbench.datasets import release as release_format
 from mwpbench.datasets.base import Adapter, Context, Drop, Record
 from mwpbench.datasets.files import DataFiles, download, local_native_files, local_release_files
-from mwpbench.errors import ConfigError, DataError, UnknownNameError
+from mwpbench.errors import ConfigError, DataError, MwpbenchError, UnknownNameError
 from mwpbench.registry import ADAPTERS, resolve
 from mwpbench.types import Problem
 
@@ -122,19 +122,20 @@ def load(
         raise ConfigError(f"limit must be >= 0, got {limit}")
     try:
         return _load(spec, source, data_files, limit, release)
-    except DataError as exc:
+    except (DataError, ConfigError) as exc:
         raise _explained(exc, spec, source, local=data_files is not None) from None
 
 
-def _explained(exc: DataError, spec: TaskSpec, source: str, *, local: bool) -> DataError:
+def _explained(exc: MwpbenchError, spec: TaskSpec, source: str, *, local: bool) -> MwpbenchError:
     """`exc` with the task named first and, for a local file, a guess at the cause."""
     text = str(exc)
-    if not text.startswith(f"task {spec.name}:"):
+    if not text.startswith(f"task {spec.name}"):
         text = f"task {spec.name}: {text}"
-    if local and exc.path is not None:
+    path = getattr(exc, "path", None)
+    if local and path is not None:
         labels = {name: t.label for name, t in config.load_tasks().items()}
         native_release = task_adapter(spec).read is release_format.read
-        guess = diagnose.hint(spec.name, source, exc.path, labels, native_release=native_release)
+        guess = diagnose.hint(spec.name, source, path, labels, native_release=native_release)
         if guess:
             text += f" -- {guess}"
     exc.args = (text,)

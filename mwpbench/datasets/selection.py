@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from mwpbench import config
-from mwpbench.datasets.files import file_hashes, mirror_files
+from mwpbench.datasets.files import file_hashes, mirror_files, release_files_in
 from mwpbench.datasets.loader import all_topics, list_tasks, load
 from mwpbench.errors import ConfigError
 from mwpbench.types import LoadedTask, Problem
@@ -26,7 +26,16 @@ DEFAULT_SUITE = "mwpbench"
 
 def _release_tasks(data_files: Any) -> list[str]:
     """The tasks whose data_topics occur in local release-format files (list_tasks order)."""
-    paths = [data_files] if isinstance(data_files, (str, os.PathLike)) else list(data_files)
+    given = [data_files] if isinstance(data_files, (str, os.PathLike)) else list(data_files)
+    paths: list[str | os.PathLike[str]] = []
+    for path in given:
+        if Path(path).is_dir():
+            try:
+                paths += release_files_in(Path(path))
+            except ConfigError:
+                continue  # the loader says what the folder holds
+        else:
+            paths.append(path)
     topic_task = all_topics()
     found: set[str] = set()
     for path in paths:

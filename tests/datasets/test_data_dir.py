@@ -229,3 +229,17 @@ def test_the_shared_mirror_loads_for_every_task_through_data_dir() -> None:
     release = data_dir_files(SHARED, ["gaokaobench_math", "college_math"], "mwpbench")
     assert len(load_task("gaokaobench_math", data_files=release["gaokaobench_math"])) == 508
     assert json.loads(release["college_math"].read_text().splitlines()[0])["data_topic"]
+
+
+def test_a_folder_is_accepted_for_the_release_source_too(tmp_path: Path) -> None:
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    shutil.copy(FIXTURES / "release" / "full_test.json", folder / "full_test.json")
+    shutil.copy(FIXTURES / "gsm8k" / "test.jsonl", folder / "test.jsonl")  # an original, ignored
+    problems = load_task("gsm8k", data_files=folder)
+    assert problems and all(p.id.startswith("gsm8k/mwpbench/") for p in problems)
+    with pytest.raises(ConfigError) as info:
+        load_task("gsm8k", data_files=FIXTURES / "gsm8k")
+    text = str(info.value)
+    assert text.startswith("task gsm8k: ") and "holds test.jsonl" in text
+    assert "add --source native" in text
