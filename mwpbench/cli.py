@@ -535,7 +535,7 @@ def compare_cmd(run_a: str, run_b: str, grader: str | None, flips: int, markdown
     a, b = load_run(run_a), load_run(run_b)
     cmp = compare_runs(a, b, grader=grader)
     if not cmp["micro"]["n"]:
-        raise IncompleteResult(no_pairs_message(a, b))
+        raise IncompleteResult(no_pairs_message(a, b, cmp))
     click.echo(comparison_table(cmp, markdown=markdown, flips=flips))
 
 

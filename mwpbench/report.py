@@ -269,9 +269,17 @@ def _id_hint(wanted: Sequence[str], seen: Sequence[str], source: str) -> str | N
             f"id> (e.g. {example!r})")
 
 
-def no_pairs_message(a: Any, b: Any, limit: int = 3) -> str:
+def no_pairs_message(a: Any, b: Any, cmp: Mapping[str, Any] | None = None,
+                     limit: int = 3) -> str:  # fmt: skip
     """Why two runs (RunResults) cannot be compared: they share no (problem id, sample
-    index); what their ids look like."""
+    index), or none with a completion in both (`cmp`: their comparison); what their ids
+    look like."""
+    lost = (cmp or {}).get("missing_a", 0) + (cmp or {}).get("missing_b", 0)
+    if lost:
+        return (f"no paired samples: the {lost} samples {a.run_id} and {b.run_id} share have "
+                f"no completion in one of them ({(cmp or {}).get('missing_a', 0)} in A, "
+                f"{(cmp or {}).get('missing_b', 0)} in B: failed or missing generations). "
+                "Finish the runs (the same eval command plus --resume), then compare.")  # fmt: skip
 
     def ids(run: Any) -> str:
         seen = list(dict.fromkeys(str(r.get("id")) for r in run.samples))
@@ -294,7 +302,7 @@ def comparison_table(cmp: Mapping[str, Any], *, markdown: bool = False, flips: i
 
     def row(name: str, b: Mapping[str, Any]) -> list[str]:
         delta = NA if b["delta"] is None else f"{100 * b['delta']:+.1f}"
-        p = NA if not b["n"] else f"{b['p_value']:.3g}"
+        p = NA if not b["n"] else "<1e-4" if b["p_value"] < 1e-4 else f"{b['p_value']:.3g}"
         return [name, str(b["n"]), _pct(b["accuracy_a"]), _pct(b["accuracy_b"]), delta,
                 str(b["a_only"]), str(b["b_only"]), p]  # fmt: skip
 
@@ -307,6 +315,10 @@ def comparison_table(cmp: Mapping[str, Any], *, markdown: bool = False, flips: i
     if cmp.get("unpaired_a") or cmp.get("unpaired_b"):
         text += (f"\n\nunpaired samples (left out): {cmp['unpaired_a']} only in A, "
                  f"{cmp['unpaired_b']} only in B")  # fmt: skip
+    if cmp.get("missing_a") or cmp.get("missing_b"):
+        text += (f"\npairs left out because a run has no completion (failed or missing "
+                 f"generations): {cmp.get('missing_a', 0)} in A, {cmp.get('missing_b', 0)} in B "
+                 "-- finish those runs with --resume to compare them whole")  # fmt: skip
     if flips:
         out = []
         for task, block in cmp["datasets"].items():
@@ -440,7 +452,10 @@ def check_tables(checks: Sequence[TaskCheck], *, max_failures: int = 20) -> str:
                     render([["task", "check", "id", "why"], *shown], numbers=False)]  # fmt: skip
     loads = [f for f in failures if f.check == "load"]
     if loads:  # never cut short: the whole message says what to do
-        out += ["", "could not load:"] + [f"{f.task}: {f.detail}" for f in loads]
+        out += ["", "could not load:"] + [
+            f.detail if f.detail.startswith(f"task {f.task}") else f"task {f.task}: {f.detail}"
+            for f in loads
+        ]
     return "\n".join(out)
 
 

@@ -161,3 +161,25 @@ def test_zero_over_zero_is_na_in_the_tables() -> None:
     cmp["run_a"], cmp["run_b"] = "a", "b"
     row = next(line for line in comparison_table(cmp).splitlines() if line.startswith("all"))
     assert row.split()[-6:] == ["n/a", "n/a", "n/a", "0", "0", "n/a"]
+
+
+def test_compare_leaves_out_pairs_without_a_completion(tmp_path: Path, capsys) -> None:
+    """A run's missing answers are not its wrong answers: such pairs are counted apart."""
+    release = write_release(tmp_path / "release.jsonl")
+    common = ["--tasks", "gsm8k", "--data-file", str(release), "--output", str(tmp_path), "-q",
+              "-j", "1"]  # fmt: skip
+    assert main(["eval", "--model", "m", "--backend", "mock", "--run-id", "a", *common]) == 0
+    assert main(["eval", "--model", "m", "--backend", "mock", "--run-id", "b", "--backend-arg",
+                 "fail_ids=[gsm8k/mwpbench/gsm8k/1, gsm8k/mwpbench/gsm8k/2]", *common]) == 3  # fmt: skip
+    capsys.readouterr()
+    assert main(["compare", str(tmp_path / "a"), str(tmp_path / "b")]) == 0
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.startswith("gsm8k"))
+    assert row.split()[:5] == ["gsm8k", "1", "100.0", "100.0", "+0.0"]
+    assert "no completion (failed or missing generations): 0 in A, 2 in B" in out
+    assert main(["eval", "--model", "m", "--backend", "mock", "--run-id", "c", "--backend-arg",
+                 "fail_ids=[gsm8k/mwpbench/gsm8k/1, gsm8k/mwpbench/gsm8k/2, "
+                 "gsm8k/mwpbench/gsm8k/3]", *common]) == 3  # fmt: skip
+    capsys.readouterr()
+    assert main(["compare", str(tmp_path / "a"), str(tmp_path / "c")]) == 3
+    assert "have no completion in one of them (0 in A, 3 in B" in capsys.readouterr().err

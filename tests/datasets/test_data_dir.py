@@ -197,7 +197,7 @@ def test_check_data_never_cuts_a_load_error_short(tmp_path: Path, monkeypatch, c
     out = capsys.readouterr().out
     assert code == 1
     assert "LOAD FAILED" in out
-    line = next(x for x in out.splitlines() if x.startswith("gsm8k: "))
+    line = next(x for x in out.splitlines() if x.startswith("task gsm8k: "))
     assert url in line and "DNS lookup failed" in line
     assert line.endswith("(README: Offline and air-gapped clusters)")
 
