@@ -30,12 +30,13 @@ def cli(ctx: click.Context, debug: bool) -> None:
     """Evaluate LLMs on MwpBench: ten math word-problem datasets, graded right."""
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+    before = list(logging.getLogger().handlers)
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
     for handler in logging.getLogger().handlers:
-        if not any(isinstance(f, _PrintedOnce) for f in handler.filters):
+        if handler not in before:  # ours; an embedding program's handlers are its own
             handler.addFilter(_PrintedOnce())
 
 
