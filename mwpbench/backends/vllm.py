@@ -529,7 +529,8 @@ class VLLMBackend(BackendBase):
         self._dead = f"{type(exc).__name__}: {exc}"[:500]
         return BackendError(
             f"the vLLM engine died after {finished} of {total} requests finished "
-            f"({self._dead}). Every finished one is kept. The engine's log above names the "
+            f"({self._dead}); each finished one went to on_result (a run has stored it). "
+            "The engine's log above names the "
             "cause: usually memory (lower max_num_seqs or max_model_len, or the KV cache: "
             "kv_cache_gib on CPU, gpu_memory_utilization on GPU). Then run the same command "
             "with --resume: it generates only what is missing."
