@@ -693,7 +693,7 @@ def _from_sympy(value: Any) -> Ans:
         raise ParseFailure(f"unsupported answer type {type(value).__name__}")
     if not isinstance(value, sp.Expr):
         raise ParseFailure(f"unsupported answer type {type(value).__name__}")
-    if value.has(sp.zoo, sp.nan):
+    if _divides_by_zero(sp, value):
         raise ParseFailure("division by zero")  # 1/0 is no value: it equals nothing
     value = _exactify(sp, value)
     if not value.is_Atom and not value.free_symbols:
@@ -703,6 +703,13 @@ def _from_sympy(value: Any) -> Ans:
     if value.is_Rational:
         return Ans("num", Fraction(int(value.p), int(value.q)))
     return Ans("expr", value)
+
+
+def _divides_by_zero(sp: Any, value: Any) -> bool:
+    """1/0, 0/0 (evaluated: zoo, nan) or x/0 (left unevaluated by the LaTeX reader)."""
+    if value.has(sp.zoo, sp.nan):
+        return True
+    return any(p.base == 0 and p.exp.is_negative for p in value.atoms(sp.Pow))
 
 
 def _exactify(sp: Any, value: Any) -> Any:
