@@ -86,9 +86,11 @@ _DOLLAR_SIGN = re.compile(r"\\\$|[£€¥￥₹]|\\(?:pounds|euro|yen)(?![a-zA-Z
 _CENT_SIGN = re.compile(r"(?<=\d)\s*¢")
 _FONT = re.compile(r"\\(?:rm|bf|it|sf|tt)(?![a-zA-Z])")
 _APPROX = re.compile(
-    r"^\s*(?:\\approx|\\sim|≈|~|(?:about|approximately|approx\.?|roughly|around|nearly)(?=\s*[\d$\\.+-]))\s*",
+    r"^\s*(?:\\approx|\\sim|≈|~|约|大约|(?:about|approximately|approx\.?|roughly|around|nearly)"
+    r"(?=\s*[\d$\\.+-]))\s*",
     re.IGNORECASE,
 )
+_CJK_LABEL = re.compile(r"^([\u4e00-\u9fff]{1,10})(?:为|是|等于)\s*(?=[^\u4e00-\u9fff\s])")
 _UNIT_GROUP = r"\\(?:mathrm|text|textrm|mbox)\s*\{[^{}]*\}(?:\s*\^\s*\{?\s*[23]\s*\}?)?"
 _LATEX_UNIT = re.compile(
     r"^(?P<body>.*?[\d}.])\s*(?P<unit>" + _UNIT_GROUP
@@ -294,6 +296,8 @@ def normalize(text: str) -> Normalized:
     s = _latex_forms(s)
     s = s.replace("\\&", " and ").replace("或", " or ").replace("和", " and ")
     s = _APPROX.sub("", s)
+    if not s.isascii():
+        s = _CJK_LABEL.sub(r"\1=", s)  # 最大值为3: "the maximum is 3" labels its value
     latex_unit = None
     if (m := _LATEX_UNIT.match(s)) is not None:
         words = _TEXT_CMD.sub("", m.group("unit")).replace("}", "").replace("~", " ")

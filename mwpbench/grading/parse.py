@@ -534,6 +534,9 @@ def parse_answer(text: str) -> Ans:
         raise ParseFailure(f"cannot evaluate: {type(exc).__name__}") from exc
     if norm.unit and value.kind in ("num", "expr"):
         return Ans(value.kind, value.value, value.tol, norm.unit)
+    if norm.unit and value.kind == "assign" and value.value.kind in ("num", "expr"):
+        inner = value.value  # "A = 24 cm^2": the unit belongs to the value
+        return Ans("assign", Ans(inner.kind, inner.value, inner.tol, norm.unit), var=value.var)
     return value
 
 

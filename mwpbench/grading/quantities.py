@@ -136,8 +136,15 @@ def _peel_word_unit(s: str) -> tuple[str, str | None]:
     if m is None:
         return s, None
     num, unit = m.group("num").strip(), m.group("unit").strip()
-    if not re.fullmatch(r"[+-]?[\d.,/{}\\a-z]*\d[\d.,/{}\\a-z]*", num) or re.search(r"[a-z]", num.replace("\\frac", "")):
-        # the number part holds letters (an expression such as 2x): keep as is
+    label, _, value = num.rpartition("=")  # "AB = 5 cm", "面积=24平方厘米": the value's unit
+    if not re.fullmatch(r"[+-]?[\d.,/{}\\a-z]*\d[\d.,/{}\\a-z]*", value.strip()) or re.search(
+        r"[a-z]", value.replace("\\frac", "")
+    ):  # the number part holds letters (an expression such as 2x): keep as is
+        return s, None
+    if label and label.count("=") == 0 and len(label) <= 20:
+        peeled, unit_name = _peel_word_unit(value.strip() + " " + unit)
+        return (label.rstrip() + "=" + peeled, unit_name) if peeled == value.strip() else (s, None)
+    if label:
         return s, None
     num = num.rstrip(".") if num.count(".") > 1 else num  # "4.4. dollars"
     canonical = canonical_unit(unit)
