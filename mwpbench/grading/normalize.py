@@ -262,7 +262,8 @@ def _group_digits(s: str) -> str:
     if "{,}" in s:
         s = _BRACE_COMMA_THOUSANDS.sub("", s)
         s = _BRACE_COMMA_DECIMAL.sub(".", s)
-    s = _BRACED_THOUSANDS.sub(lambda m: m.group(0).replace(",", ""), s)
+    if "{" in s:
+        s = _BRACED_THOUSANDS.sub(lambda m: m.group(0).replace(",", ""), s)
     if " " in s:
         s = _SPACE_THOUSANDS.sub(lambda m: m.group(1) + m.group(2).replace(" ", ""), s)
     return s
@@ -270,6 +271,8 @@ def _group_digits(s: str) -> str:
 
 def _latex_forms(s: str) -> str:
     """One spelling per LaTeX construct that answers write several ways."""
+    if "\\" not in s:
+        return s
     s = s.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac").replace("\\cfrac", "\\frac")
     s = s.replace("\\dbinom", "\\binom").replace("\\tbinom", "\\binom")
     if "\\left" in s or "\\right" in s:
@@ -294,22 +297,26 @@ def normalize(text: str) -> Normalized:
         return Normalized(text=" ".join(text.split()), unit=None, raw=raw)
     s = strip_envelope(clean_characters(text))
     s = _latex_forms(s)
-    s = s.replace("\\&", " and ").replace("或", " or ").replace("和", " and ")
+    s = s.replace("\\&", " and ")
     s = _APPROX.sub("", s)
     if not s.isascii():
+        s = s.replace("或", " or ").replace("和", " and ")
         s = _CJK_LABEL.sub(r"\1=", s)  # 最大值为3: "the maximum is 3" labels its value
     latex_unit = None
-    if (m := _LATEX_UNIT.match(s)) is not None:
+    latex = "\\" in s
+    if latex and (m := _LATEX_UNIT.match(s)) is not None:
         words = _TEXT_CMD.sub("", m.group("unit")).replace("}", "").replace("~", " ")
         if not names_something_else(words):  # "\\text{ or more}" is not a unit
             s, latex_unit = m.group("body"), words
-    s = _unwrap_commands(s, _TEXT_CMD)
+    if latex:
+        s = _unwrap_commands(s, _TEXT_CMD)
     s = s.replace("~", " ")
     s = s.replace("$", " ") if "\\$" not in s else s
     s = s.replace("\\le ", "\\leq ").replace("\\ge ", "\\geq ")
     if "#" in s:  # "\frac{3}{10} \#\# 0.3": two spellings of one value
         s = re.split(r"\\?#\s*\\?#", s, maxsplit=1)[0].strip()
-    s = _SQRT_SHORT.sub(lambda m: "\\sqrt" + (m.group(1) or "") + "{" + m.group(2) + "}", s)
+    if "\\sqrt" in s:
+        s = _SQRT_SHORT.sub(lambda m: "\\sqrt" + (m.group(1) or "") + "{" + m.group(2) + "}", s)
     if "\\frac" in s or "\\binom" in s:
         s = brace_frac_args(s)
     if "^" in s and "\\" in s:
@@ -317,7 +324,7 @@ def normalize(text: str) -> Normalized:
     unit: str | None = None
     if ("prime" in s or "'" in s) and ("circ" in s or "°" in s):
         s = _DMS.sub(_degrees, s)
-    if _TRIG_DEG.search(s):  # \sin 30^\circ: degrees inside a function are converted
+    if latex and _TRIG_DEG.search(s):  # \sin 30^\circ: degrees inside a function are converted
         s = _TRIG_DEG_VALUE.sub(r"(\1\\pi/180)", s)
     if _DEG.search(s):
         s = _DEG.sub("", s)

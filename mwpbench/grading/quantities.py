@@ -72,7 +72,7 @@ def read_quantity(s: str, unit: str | None, *, peel: bool) -> tuple[str, str | N
     """(number text, unit) of a normalized answer: Chinese numerals become digits, a
     duration becomes minutes or seconds, a scale word a power of ten, and (when `peel`) a
     unit word after the number is split off. Anything else comes back unchanged."""
-    if (numeral := _CN_NUMERAL.match(s)) is not None and (value := chinese_numeral(numeral[1])) is not None:
+    if not s.isascii() and (numeral := _CN_NUMERAL.match(s)) and (value := chinese_numeral(numeral[1])) is not None:
         s = f"{value} {numeral[2]}".strip()
     if (duration := _DURATION.match(s)) is not None:
         first, second = Fraction(duration["a"]), Fraction(duration["m"] or duration["s"])
