@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Status = Literal["correct", "incorrect", "no_answer", "parse_error", "timeout", "error"]
-"""Grading outcome. `error` is a generation that failed for good (never a wrong answer)."""
+"""Grading outcome. `error` is a generation that failed for good, or an internal grading
+failure such as a worker that could not start (never the model's answer being wrong)."""
 
 FinishReason = Literal["stop", "length", "error"]
 

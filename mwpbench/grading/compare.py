@@ -151,7 +151,9 @@ def equal(p: Ans, g: Ans) -> tuple[bool, str]:
         return same, "text"
     if g.kind == "list" and len(g.value) == 1:
         return equal(p, g.value[0])
-    if p.kind == "list" and (len(p.value) == 1 or (g.kind != "list" and _unique_count(p.value) == 1)):
+    if p.kind == "list" and (
+        len(p.value) == 1 or (g.kind != "list" and _unique_count(p.value) == 1)
+    ):
         return equal(p.value[0], g)  # "x+11 or 11+x" is one answer written twice, not a hedge
     interval_kinds = ("interval", "rel")
     if p.kind in interval_kinds or g.kind in interval_kinds:
@@ -217,7 +219,11 @@ def _time_equal(p: Ans, g: Ans) -> bool:
     def clock(a: Ans) -> tuple[tuple[int, int, int], str | None] | None:
         if a.kind == "time":
             return a.value, a.var
-        if a.kind == "ratio" and 2 <= len(a.value) <= 3 and all(x.denominator == 1 for x in a.value):
+        if (
+            a.kind == "ratio"
+            and 2 <= len(a.value) <= 3
+            and all(x.denominator == 1 for x in a.value)
+        ):
             parts = tuple(int(x) for x in a.value) + (0,) * (3 - len(a.value))
             return (parts[0], parts[1], parts[2]), None
         return None
@@ -286,10 +292,14 @@ def _bracket_equal(p: Ans, g: Ans) -> bool:
 
 
 def _by_variable(xs: tuple[Ans, ...]) -> tuple[Ans, ...]:
-    """"y = 3, x = 2" -> x = 2, y = 3: assignments to distinct one-letter variables are read
+    """ "y = 3, x = 2" -> x = 2, y = 3: assignments to distinct one-letter variables are read
     in the order of their variables (the order of the point (x, y), of (a, b))."""
     names = [x.var for x in xs if x.kind == "assign"]
-    if len(names) != len(xs) or len(set(names)) != len(names) or not all(len(v) == 1 for v in names):
+    if (
+        len(names) != len(xs)
+        or len(set(names)) != len(names)
+        or not all(len(v) == 1 for v in names)
+    ):
         return xs
     return tuple(sorted(xs, key=lambda x: str(x.var)))
 
@@ -298,8 +308,10 @@ def _matrix_equal(p: Ans, g: Ans) -> bool:
     def rows(a: Ans) -> tuple[tuple[Ans, ...], ...] | None:
         if a.kind == "matrix":
             return a.value
-        if a.kind in ("bracket", "list") and a.value and all(
-            x.kind == "bracket" and len(x.value) == len(a.value[0].value) for x in a.value
+        if (
+            a.kind in ("bracket", "list")
+            and a.value
+            and all(x.kind == "bracket" and len(x.value) == len(a.value[0].value) for x in a.value)
         ):  # nested lists: [[1, 2], [3, 4]] row by row
             return tuple(x.value for x in a.value)
         if a.kind in ("bracket", "list"):  # a vector written as a list: a column
@@ -417,7 +429,9 @@ def scalar_equal(p: Ans, g: Ans) -> tuple[bool, str]:
         pv = pv * sp.Rational(dp[1].numerator, dp[1].denominator)
         gv = gv * sp.Rational(dg[1].numerator, dg[1].denominator)
     if p.kind == "num" and g.kind == "num" and pv.is_Rational and gv.is_Rational:
-        ok, method = number_equal(Fraction(int(pv.p), int(pv.q)), Fraction(int(gv.p), int(gv.q)), g.tol)
+        ok, method = number_equal(
+            Fraction(int(pv.p), int(pv.q)), Fraction(int(gv.p), int(gv.q)), g.tol
+        )
         return ok, method
     if not pv.free_symbols and not gv.free_symbols:
         if g.tol is not None:  # a rounded decimal gold: any exact value that rounds to it

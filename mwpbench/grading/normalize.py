@@ -53,11 +53,17 @@ _DROP = re.compile(
     r"(?<!\\)\\(?:left|right|middle|(?:big|Big|bigg|Bigg)[lrm]?|displaystyle|textstyle|"
     r"scriptstyle|scriptscriptstyle|!)(?![a-zA-Z])"
 )
-_SPACING = re.compile(r"(?<!\\)\\(?:,|;|:| |q?quad|space|enspace|thinspace|medspace|thickspace)(?![a-zA-Z])")
+_SPACING = re.compile(
+    r"(?<!\\)\\(?:,|;|:| |q?quad|space|enspace|thinspace|medspace|thickspace)(?![a-zA-Z])"
+)
 _DELIMS = {"\\lvert": "|", "\\rvert": "|", "\\vert": "|", "\\lVert": "\\|", "\\rVert": "\\|",
            "\\Vert": "\\|", "\\lbrace": "\\{", "\\rbrace": "\\}", "\\lbrack": "[", "\\rbrack": "]"}  # fmt: skip
-_DELIM_RE = re.compile(r"\\(?:lvert|rvert|vert|lVert|rVert|Vert|lbrace|rbrace|lbrack|rbrack)(?![a-zA-Z])")
-_TEXT_CMD = re.compile(r"\\(?:text|textbf|textit|textrm|mathrm|mathbf|mathit|mbox|operatorname|textnormal)\s*\{")
+_DELIM_RE = re.compile(
+    r"\\(?:lvert|rvert|vert|lVert|rVert|Vert|lbrace|rbrace|lbrack|rbrack)(?![a-zA-Z])"
+)
+_TEXT_CMD = re.compile(
+    r"\\(?:text|textbf|textit|textrm|mathrm|mathbf|mathit|mbox|operatorname|textnormal)\s*\{"
+)
 # upright constants: \mathrm{i} is the imaginary unit and \mathrm{e} Euler's number, never a unit
 _UPRIGHT_CONST = re.compile(
     r"\\(?:mathrm|text|textrm|mathit|operatorname|mbox)\s*\{\s*([ie])\s*\}|\\(?:imath|mathrm\s*i)(?![a-zA-Z])"
@@ -71,7 +77,9 @@ _NAMED_FUNCTION = re.compile(
 _ARC = r"\^\s*\{\s*\\prime\s*\}|\^\s*\\prime|'"
 _ARC2 = r"\^\s*\{\s*\\prime\s*\\prime\s*\}|\^\s*\{\s*\\prime\s*\}\s*\^\s*\{\s*\\prime\s*\}|''|\""
 _DMS = re.compile(
-    r"(\d+(?:\.\d+)?)\s*(?:\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|°)\s*(\d+(?:\.\d+)?)\s*(?:" + _ARC + r")"
+    r"(\d+(?:\.\d+)?)\s*(?:\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|°)\s*(\d+(?:\.\d+)?)\s*(?:"
+    + _ARC
+    + r")"
     r"(?:\s*(\d+(?:\.\d+)?)\s*(?:" + _ARC2 + r"))?"
 )
 _LG = re.compile(r"\\lg(?![a-zA-Z])")  # lg is the common (base-10) logarithm
@@ -79,7 +87,9 @@ _BOXED_BARE = re.compile(r"^\\(?:boxed|fbox)(?![a-zA-Z])\s*(?!\{)")
 _OVER = re.compile(r"\{([^{}]*)\\over(?![a-zA-Z])([^{}]*)\}")
 _POW_COMMAND = re.compile(r"\^\s*(\\(?:frac|sqrt|binom)\s*\{[^{}]*\}(?:\{[^{}]*\})?)")
 _DEG = re.compile(r"\^\s*\{\s*\\circ\s*\}|\^\s*\{\s*\}\s*\\circ|\^\s*\\circ|\\circ|°|\\degree")
-_TRIG_DEG = re.compile(r"\\(?:sin|cos|tan|cot|sec|csc)(?![a-zA-Z]).*?(?:\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|°)")
+_TRIG_DEG = re.compile(
+    r"\\(?:sin|cos|tan|cot|sec|csc)(?![a-zA-Z]).*?(?:\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|°)"
+)
 _TRIG_DEG_VALUE = re.compile(r"(\d+(?:\.\d+)?)\s*(?:\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|°)")
 _PERCENT = re.compile(r"\\%|%|％")
 _DOLLAR_SIGN = re.compile(r"\\\$|[£€¥￥₹]|\\(?:pounds|euro|yen)(?![a-zA-Z])")
@@ -93,8 +103,11 @@ _APPROX = re.compile(
 _CJK_LABEL = re.compile(r"^([\u4e00-\u9fff]{1,10})(?:为|是|等于)\s*(?=[^\u4e00-\u9fff\s])")
 _UNIT_GROUP = r"\\(?:mathrm|text|textrm|mbox)\s*\{[^{}]*\}(?:\s*\^\s*\{?\s*[23]\s*\}?)?"
 _LATEX_UNIT = re.compile(
-    r"^(?P<body>.*?[\d}.])\s*(?P<unit>" + _UNIT_GROUP
-    + r"(?:\s*(?:/|\\cdot|-|\s)\s*" + _UNIT_GROUP + r")*)\s*$"
+    r"^(?P<body>.*?[\d}.])\s*(?P<unit>"
+    + _UNIT_GROUP
+    + r"(?:\s*(?:/|\\cdot|-|\s)\s*"
+    + _UNIT_GROUP
+    + r")*)\s*$"
 )
 _SQRT_SHORT = re.compile(r"\\sqrt\s*(\[[^\[\]{}]*\])?\s*(\d|[a-zA-Z](?![a-zA-Z]))")
 
@@ -352,7 +365,13 @@ def normalize(text: str) -> Normalized:
         s = s.replace(",", "")
     if (m := _REPEATING.fullmatch(s)) is not None:  # 0.\overline{4} = 4/9, 0.1\overline{6} = 1/6
         s = _repeating_fraction(m)
-    while len(s) > 2 and s[0] == "{" and s[-1] == "}" and (g := unwrap_braced(s, 0)) and g[1] == len(s):
+    while (
+        len(s) > 2
+        and s[0] == "{"
+        and s[-1] == "}"
+        and (g := unwrap_braced(s, 0))
+        and g[1] == len(s)
+    ):
         s = g[0].strip()  # a redundant brace group: {5} is 5
     return Normalized(text=s, unit=unit, raw=raw)
 

@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from sympy.core.function import AppliedUndef
-
 from mwpbench.grading.normalize import normalize, unwrap_braced
 
 MAX_LEN = 1500  # characters of one answer handed to a symbolic reader
@@ -63,7 +61,9 @@ _DEC = re.compile(r"[+-]?(?:\d+\.\d*|\.\d+)")
 _SLASH = re.compile(r"([+-]?\d+)\s*/\s*(\d+)")
 _FRAC = re.compile(r"([+-]?)\\frac\s*(?:\{\s*([+-]?\d+)\s*\}|(\d))\s*(?:\{\s*(\d+)\s*\}|(\d))")
 _MIXED_SLASH = re.compile(r"([+-]?)(\d+)\s+(\d+)\s*/\s*(\d+)")
-_MIXED_FRAC = re.compile(r"([+-]?)(\d+)\s*\\frac\s*(?:\{\s*(\d+)\s*\}|(\d))\s*(?:\{\s*(\d+)\s*\}|(\d))")
+_MIXED_FRAC = re.compile(
+    r"([+-]?)(\d+)\s*\\frac\s*(?:\{\s*(\d+)\s*\}|(\d))\s*(?:\{\s*(\d+)\s*\}|(\d))"
+)
 _PAREN_FRAC = re.compile(r"([+-]?)\(\((\d+)\)/\((\d+)\)\)")  # Math23k ((a)/(b))
 # the dataset notations for mixed numbers, read only when they are the whole answer:
 # Math23k N((a)/(b)) and Ape210k N(a/b), both meaning N + a/b (a < b)
@@ -87,7 +87,9 @@ def parse_number(s: str) -> tuple[Fraction, Fraction | None] | None:
         return Fraction(int(s)), None
     if _DEC.fullmatch(s):
         k = _decimals(s)
-        return Fraction(s if not s.endswith(".") else s[:-1]), (Fraction(1, 2 * 10**k) if k else None)
+        return Fraction(s if not s.endswith(".") else s[:-1]), (
+            Fraction(1, 2 * 10**k) if k else None
+        )
     if m := _SLASH.fullmatch(s):
         return (Fraction(int(m[1]), int(m[2])), None) if int(m[2]) else None
     if m := _FRAC.fullmatch(s):
@@ -125,7 +127,11 @@ _SMALL = {
         "fourteen fifteen sixteen seventeen eighteen nineteen".split()
     )
 }
-_TENS = {w: 10 * i for i, w in enumerate("_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()) if i >= 2}
+_TENS = {
+    w: 10 * i
+    for i, w in enumerate("_ _ twenty thirty forty fifty sixty seventy eighty ninety".split())
+    if i >= 2
+}
 _SCALES = {"hundred": 100, "thousand": 1000, "million": 10**6, "billion": 10**9}
 _ORDINAL_WORDS = {"half": Fraction(1, 2), "quarter": Fraction(1, 4)}
 
@@ -385,7 +391,12 @@ def _apply_multi(sp: Any, name: str, args: list[Any]) -> Any:
 
 
 def _safe_pow(sp: Any, base: Any, exponent: Any) -> Any:
-    if exponent.is_Number and base.is_Number and abs(exponent) > MAX_EXPONENT and base not in (0, 1, -1):
+    if (
+        exponent.is_Number
+        and base.is_Number
+        and abs(exponent) > MAX_EXPONENT
+        and base not in (0, 1, -1)
+    ):
         raise CapExceeded("exponent too large")
     if exponent.is_Pow and exponent.base.is_Number and base.is_Number:
         raise CapExceeded("a numeric power tower")
@@ -631,7 +642,7 @@ _RATIO = re.compile(rf"{_RATIO_ITEM}(?::{_RATIO_ITEM})+")
 
 
 def _parse_colon(s: str) -> Ans | None:
-    """"3:5", "1:2:3" (ratios of numbers), "3:00 pm" (a clock time); None: something else."""
+    """ "3:5", "1:2:3" (ratios of numbers), "3:00 pm" (a clock time); None: something else."""
     if m := _CLOCK.fullmatch(s):
         hour, minute, second = int(m[1]), int(m[2] or 0), int(m[3] or 0)
         if hour > 12 or minute > 59 or second > 59:
@@ -646,6 +657,8 @@ def _parse_colon(s: str) -> Ans | None:
             items.append(number[0])
         return Ans("ratio", tuple(items))
     return None
+
+
 _UNEVALUATED = re.compile(
     r"\\(?:cdots|ldots|dots|bigcup|sum|prod|perp|mid|int|forall|exists|wedge|vee|neg|lnot|"
     r"subset|subseteq|subsetneq|supset|supseteq|in|notin|Rightarrow|Leftrightarrow|therefore|"
@@ -682,7 +695,9 @@ def _scalar(s: str) -> Ans:
 def _from_sympy(value: Any) -> Ans:
     sp = _sympy()
     if isinstance(value, sp.MatrixBase):
-        rows = tuple(tuple(_from_sympy(value[i, j]) for j in range(value.cols)) for i in range(value.rows))
+        rows = tuple(
+            tuple(_from_sympy(value[i, j]) for j in range(value.cols)) for i in range(value.rows)
+        )
         return Ans("matrix", rows)
     if isinstance(value, (sp.Interval, sp.Union)) or value is sp.S.Reals:
         return Ans("interval", value)
@@ -848,8 +863,10 @@ def _parse_relation(s: str, depth: int) -> Ans:
             return Ans("assign", rhs, var=lhs_text)
         if lhs.kind == "expr" and isinstance(lhs.value, sp.Symbol) and rhs.kind != "expr":
             return Ans("assign", rhs, var=str(lhs.value))
-        if lhs.kind == "expr" and isinstance(lhs.value, (sp.Symbol, AppliedUndef)) and (
-            rhs.kind == "num" or lhs.value not in to_sympy(rhs).free_symbols
+        if (
+            lhs.kind == "expr"
+            and isinstance(lhs.value, (sp.Symbol, sp.core.function.AppliedUndef))
+            and (rhs.kind == "num" or lhs.value not in to_sympy(rhs).free_symbols)
         ):
             return Ans("assign", rhs, var=str(lhs.value))
         if lhs.kind not in ("num", "expr") or rhs.kind not in ("num", "expr"):
@@ -875,8 +892,11 @@ _LABEL_ATOM = (
     r"|\\(?:overline|overrightarrow|vec|widehat|hat|bar|tilde)\s*\{[^{}]*\}"
     r"|m?\s*\\(?:angle|triangle|odot)\s*[A-Z]{1,4}"
     r"|\|[^|=]{1,20}\|"  # |AB|, |z|
-    r"|S" + _SUB  # S_{\\triangle ABC}, S_n
-    + r"|\\(?:sin|cos|tan|cot|sec|csc|ln|log|lg)(?![a-zA-Z])" + _SUB + r"?(?:\^\{?-?\d\}?)?"
+    r"|S"
+    + _SUB  # S_{\\triangle ABC}, S_n
+    + r"|\\(?:sin|cos|tan|cot|sec|csc|ln|log|lg)(?![a-zA-Z])"
+    + _SUB
+    + r"?(?:\^\{?-?\d\}?)?"
     r"\s*(?:\((?:[^()=]|\([^()=]*\))*\)|[^=+\-(),;<>]+))"  # \\cos A, \\sin 2x, \\log_2(x+1)
 )
 _LABEL = re.compile(rf"\s*{_LABEL_ATOM}(?:\s*:\s*{_LABEL_ATOM})*\s*")

@@ -16,7 +16,15 @@ from mwpbench.grading.units import UNITS, canonical_unit, unit_info
 MAX_QUANTITY = 200  # characters: a longer answer is not "a number and its unit"
 
 # "6 thousand", "2.5 million", "3万": a number times a scale word (plural too: "7 thousands")
-_SCALE_WORDS = {"hundred": 2, "thousand": 3, "million": 6, "billion": 9, "trillion": 12, "万": 4, "亿": 8}
+_SCALE_WORDS = {
+    "hundred": 2,
+    "thousand": 3,
+    "million": 6,
+    "billion": 9,
+    "trillion": 12,
+    "万": 4,
+    "亿": 8,
+}
 _SCALE = re.compile(
     r"^(?P<num>[+-]?(?:\d+(?:\.\d*)?|\.\d+))\s*(?:(?P<word>hundred|thousand|million|billion|trillion)s?"
     r"(?![a-zA-Z])|(?P<cjk>万|亿))\s*(?P<rest>.*)$",
@@ -40,7 +48,9 @@ _CN_UNITS = {"十": 10, "百": 100, "千": 1000}
 _CN_BIG = {"万": 10**4, "亿": 10**8}
 _CN_COUNTERS = "个只人名种次条本张块辆棵岁天页位支件台根双对组层杯瓶箱盒袋头匹颗朵把片间座所"
 _CN_NUMERAL = re.compile(
-    "^([零〇一二两三四五六七八九十百千万亿]+)((?:[" + _CN_COUNTERS + "]|"
+    "^([零〇一二两三四五六七八九十百千万亿]+)((?:["
+    + _CN_COUNTERS
+    + "]|"
     + "|".join(sorted((u for u in UNITS if re.match(r"[\u4e00-\u9fff]", u)), key=len, reverse=True))
     + ")?)$"
 )
@@ -64,7 +74,7 @@ def names_something_else(words: str) -> bool:
 
 
 def is_scale_word(text: str) -> bool:
-    """"million", "thousands", "万": a scale that multiplies the number before it."""
+    """ "million", "thousands", "万": a scale that multiplies the number before it."""
     return _SCALE.match("1 " + text.strip()) is not None
 
 
@@ -72,7 +82,11 @@ def read_quantity(s: str, unit: str | None, *, peel: bool) -> tuple[str, str | N
     """(number text, unit) of a normalized answer: Chinese numerals become digits, a
     duration becomes minutes or seconds, a scale word a power of ten, and (when `peel`) a
     unit word after the number is split off. Anything else comes back unchanged."""
-    if not s.isascii() and (numeral := _CN_NUMERAL.match(s)) and (value := chinese_numeral(numeral[1])) is not None:
+    if (
+        not s.isascii()
+        and (numeral := _CN_NUMERAL.match(s))
+        and (value := chinese_numeral(numeral[1])) is not None
+    ):
         s = f"{value} {numeral[2]}".strip()
     if (duration := _DURATION.match(s)) is not None:
         first, second = Fraction(duration["a"]), Fraction(duration["m"] or duration["s"])
@@ -87,7 +101,7 @@ def read_quantity(s: str, unit: str | None, *, peel: bool) -> tuple[str, str | N
 
 
 def _scale_word(s: str) -> tuple[str, str | None] | None:
-    """"6 thousand" -> 6\\times10^{3}; "2.5 million dollars" -> (2.5\\times10^{6}, dollar);
+    """ "6 thousand" -> 6\\times10^{3}; "2.5 million dollars" -> (2.5\\times10^{6}, dollar);
     "3万元" -> 3\\times10^{4}. The scientific form keeps the precision the words were
     written to (2.5 million is 2.5 rounded at 0.1 million). None: not a scaled number."""
     m = _SCALE.match(s)

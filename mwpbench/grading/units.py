@@ -35,7 +35,17 @@ _units("length", "1143/1250", "yd", "yard", "yards")
 _units("length", "201168/125", "mi", "mile", "miles")
 _units("length^2", 10000, "ha", "hectare", "hectares", "公顷")
 _units("length^2", "4046.8564224", "acre", "acres")
-_units("length^3", "1/1000000", "ml", "milliliter", "milliliters", "millilitre", "millilitres", "cc", "毫升")
+_units(
+    "length^3",
+    "1/1000000",
+    "ml",
+    "milliliter",
+    "milliliters",
+    "millilitre",
+    "millilitres",
+    "cc",
+    "毫升",
+)
 _units("length^3", "1/1000", "l", "ℓ", "liter", "liters", "litre", "litres", "升")
 _units("mass", "1/1000", "mg", "milligram", "milligrams", "毫克")
 _units("mass", 1, "g", "gram", "grams", "克")
@@ -56,6 +66,25 @@ _units("speed", "1397/3125", "mph", "miles per hour", "mi/h")
 _units("angle", 1, "deg", "degree", "degrees", "°", "度")
 _units("angle", 0, "rad", "radian", "radians")  # scale 0: converted via pi, see compare
 _units("percent", 1, "%", "percent")
+
+
+def _powers_of_lengths() -> None:
+    """Areas and volumes of every length unit under the names answers use ("cm^2", "cm2",
+    "sq cm", "square centimeters", "cubic feet"), so that a lookup by name finds them."""
+    lengths = [(name, key[1]) for name, key in UNITS.items() if key[0] == "length"]
+    for name, scale in lengths:
+        if not name.isascii():
+            continue
+        if len(name) <= 2:  # a symbol: cm^2, cm2, sq cm, cm^3, cm3
+            spellings = {2: [f"{name}^2", f"{name}2", f"sq {name}"], 3: [f"{name}^3", f"{name}3"]}
+        else:  # a word: square centimeters, cubic centimeters
+            spellings = {2: [f"square {name}"], 3: [f"cubic {name}"]}
+        for n, names in spellings.items():
+            for spelling in names:
+                UNITS.setdefault(spelling, (f"length^{n}", scale**n))
+
+
+_powers_of_lengths()
 
 # "units", "square units", "cubic units": no dimension at all, dropped like a missing unit
 GENERIC = {"unit", "units", "u"}

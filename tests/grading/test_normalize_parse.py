@@ -75,7 +75,10 @@ def test_numbers_side_by_side_are_neither_product_nor_sum(pred: str, gold: str) 
 
 
 @FAST
-@given(n=st.integers(1000, 10**15), sep=st.sampled_from([" ", "\\,", "\u00a0", "\u202f", "\u2009", "~"]))
+@given(
+    n=st.integers(1000, 10**15),
+    sep=st.sampled_from([" ", "\\,", "\u00a0", "\u202f", "\u2009", "~"]),
+)
 def test_any_thousands_separator_is_formatting(n: int, sep: str) -> None:
     grouped = f"{n:,}".replace(",", sep)
     assert _same(grouped, str(n)) is True
@@ -261,6 +264,14 @@ def test_labels(lhs: str, label: str) -> None:
 @pytest.mark.parametrize("lhs", ["x", "x+y", "2x", "x^2", "xy", "\\sin^2 x + \\cos^2 x"])
 def test_not_labels(lhs: str) -> None:
     assert label_of(lhs) is None
+
+
+def test_two_labels_must_name_one_quantity() -> None:
+    # answer vs answer; in a completion, extraction may reduce a boxed "a_{5}=9" to 9
+    assert _same("a_{5}=9", "a_{6}=9") is False
+    assert _same("a_{5}=9", "a_5 = 9") is True
+    assert _same("P(B)=0.3", "P(A)=0.3") is False
+    assert _same("y=2x+1", "f(x)=2x+1") is True
 
 
 def test_an_equation_compares_both_sides() -> None:

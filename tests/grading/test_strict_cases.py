@@ -73,7 +73,10 @@ CATEGORIES = {
     "chinese",
     "rounding",
 }
-RULES = {"boxed", "final_answer", "answer_is", "hash", "choice", "last_number", "none"}
+RULES = {
+    "boxed", "final_answer", "answer_is", "hash", "choice", "closing", "last_expression",
+    "last_number", "none",
+}  # fmt: skip
 STATUSES = {"correct", "incorrect", "no_answer", "parse_error", "timeout", "error"}
 SOURCE = re.compile(
     r"policy|issue:\d+|model-output|official-false-positive|mathverify-weakness|"
