@@ -294,7 +294,7 @@ def _bracket_equal(p: Ans, g: Ans) -> bool:
 def _by_variable(xs: tuple[Ans, ...]) -> tuple[Ans, ...]:
     """ "y = 3, x = 2" -> x = 2, y = 3: assignments to distinct one-letter variables are read
     in the order of their variables (the order of the point (x, y), of (a, b))."""
-    names = [x.var for x in xs if x.kind == "assign"]
+    names = [x.var for x in xs if x.kind == "assign" and x.var is not None]
     if (
         len(names) != len(xs)
         or len(set(names)) != len(names)
