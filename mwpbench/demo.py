@@ -127,7 +127,7 @@ def demo_model(root: Path | None = None) -> Path:
     return target
 
 
-def build_site(results_dir: Path, out_dir: Path) -> Path | None:
+def build_site(results_dir: Path, out_dir: Path | None) -> Path | None:
     """Build the leaderboard if this mwpbench has one; None (and a log line) otherwise."""
     try:
         from mwpbench.leaderboard import build_leaderboard

@@ -13,17 +13,9 @@ from leaderboard_fixtures import PAYLOAD, PAYLOADS, TASKS, copy_reported, make_r
 import mwpbench
 from mwpbench.cli import cli
 from mwpbench.errors import ConfigError
-from mwpbench.leaderboard import (
-    SAMPLE_CHUNK,
-    build_leaderboard,
-    collect,
-    default_out_dir,
-    js_literal,
-    leaderboard_dir,
-    read_samples,
-    version_summary,
-    write_samples,
-)
+from mwpbench.leaderboard import build_leaderboard, collect, default_out_dir
+from mwpbench.leaderboard.site import SAMPLE_CHUNK, js_literal, leaderboard_dir, write_samples
+from mwpbench.leaderboard.table import version_summary
 
 REPO = Path(__file__).resolve().parents[1]
 REPORTED = REPO / "results" / "reported" / "mathscale_table5.json"
@@ -271,12 +263,16 @@ def test_samples_are_chunked_and_prompts_rebuilt(tmp_path):
     assert last[2][1] == f"c{i}"
 
 
-def test_malformed_sample_lines_are_counted(tmp_path):
-    path = tmp_path / "samples.jsonl"
-    path.write_text('{"id": "a"}\n{"id": "b", "trunc\n[1]\n\n', encoding="utf-8")
-    samples, bad = read_samples(path)
-    assert [s["id"] for s in samples] == ["a"] and bad == 2
-    assert read_samples(tmp_path / "missing.jsonl") == ([], 0)
+def test_malformed_sample_lines_are_counted_and_the_rest_shown(tmp_path):
+    folder = make_run(tmp_path, "r", seed=1, tasks={"gsm8k": 3})
+    path = folder / "samples.jsonl"
+    good = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join([good[0], '{"id": "b", "trunc', "[1]", *good[1:]]) + "\n",
+                    encoding="utf-8")  # fmt: skip
+    index = build_leaderboard(tmp_path, tmp_path / "site")
+    page = (index.parent / "runs" / "r.html").read_text(encoding="utf-8")
+    assert "2 malformed lines of samples.jsonl could not be read" in page
+    assert len(_js_payload(index.parent / "runs" / "r" / "samples.js")["rows"]) == 3
 
 
 # --- escaping ---------------------------------------------------------------------------------

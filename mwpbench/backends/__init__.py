@@ -12,7 +12,6 @@ from typing import Any
 from mwpbench.backends.base import Backend, BackendBase, error_generation
 from mwpbench.registry import BACKENDS, resolve
 from mwpbench.sharding import shard
-from mwpbench.types import SamplingParams
 
 
 def list_backends() -> list[str]:
@@ -26,22 +25,9 @@ def load_backend(name: str, **options: Any) -> Backend:
     return cls(**options)
 
 
-def check_sampling(backend: str | Any, sampling: SamplingParams) -> None:
-    """Refuse sampling that backend `backend` (a name or an instance) would refuse mid-run.
-
-    Raises ConfigError before any model loads: vLLM, for one, refuses a temperature above 2
-    only when the request reaches it. Backends without a `check_sampling` accept anything.
-    """
-    owner = resolve("backend", backend, BACKENDS) if isinstance(backend, str) else backend
-    check = getattr(owner, "check_sampling", None)
-    if callable(check):
-        check(sampling)
-
-
 __all__ = [
     "Backend",
     "BackendBase",
-    "check_sampling",
     "error_generation",
     "list_backends",
     "load_backend",

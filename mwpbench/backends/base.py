@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from mwpbench.errors import ConfigError
 from mwpbench.types import Completion, Generation, GenerationRequest, SamplingParams
@@ -36,6 +36,8 @@ class Backend(Protocol):
         ...
 
 
+_Self = TypeVar("_Self", bound="BackendBase")
+
 class BackendBase:
     """Shared plumbing: context manager, idempotent close, a description for run.json."""
 
@@ -57,7 +59,7 @@ class BackendBase:
     def close(self) -> None:
         self.closed = True
 
-    def __enter__(self) -> BackendBase:
+    def __enter__(self: _Self) -> _Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -42,7 +42,7 @@ from mwpbench.backends.base import (
     validate_sampling,
 )
 from mwpbench.errors import BackendError, ConfigError, MissingExtraError
-from mwpbench.types import Completion, Generation, GenerationRequest, SamplingParams
+from mwpbench.types import Completion, FinishReason, Generation, GenerationRequest, SamplingParams
 
 logger = logging.getLogger(__name__)
 
@@ -148,7 +148,7 @@ def parse_response(request: GenerationRequest, data: Any) -> Generation:
     if len(choices) != n:
         raise MalformedResponse(f"expected {n} choice(s), got {len(choices)}")
     chat = request.messages is not None
-    usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+    usage: dict[str, Any] = data["usage"] if isinstance(data.get("usage"), dict) else {}
     prompt_tokens = usage.get("prompt_tokens")
     completion_tokens = usage.get("completion_tokens") if n == 1 else None
     ordered = sorted(choices, key=lambda c: c.get("index", 0) if isinstance(c, dict) else 0)
@@ -169,7 +169,7 @@ def parse_response(request: GenerationRequest, data: Any) -> Generation:
         if not isinstance(text, str):
             raise MalformedResponse("a choice has no text")
         text, stopped = truncate_at_stop(text, request.sampling.stop)
-        reason = "length" if finish == "length" and not stopped else "stop"
+        reason: FinishReason = "length" if finish == "length" and not stopped else "stop"
         completions.append(
             Completion(
                 text=text,

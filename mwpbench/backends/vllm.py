@@ -413,7 +413,7 @@ class VLLMBackend(BackendBase):
         _LIVE_ENGINE.append(self)
         self._reaper = _Reaper(sorted(_children() - before))
         self.tokenizer = self._llm.get_tokenizer()
-        self.vllm_version = str(getattr(vllm, "__version__", "unknown"))
+        self.vllm_version = version() or "unknown"
         self.max_model_len = _max_model_len(self._llm)
         self.dtype_resolved = _resolved_dtype(self._llm)
         note = dtype_note(

@@ -15,8 +15,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from mwpbench.backends import check_sampling
 from mwpbench.backends import vllm as vllm_backend
+from mwpbench.backends.select import check_backend_sampling
 from mwpbench.backends.vllm import (
     CPU_KV_CACHE_GIB,
     dtype_note,
@@ -321,15 +321,15 @@ def test_sampling_vllm_would_refuse_is_refused_before_anything_runs(fake_vllm):
 
     hot = SamplingParams(temperature=2.5)
     with pytest.raises(ConfigError, match="temperature 2.5 is above 2"):
-        check_sampling("vllm", hot)  # what the runner calls before loading the model
-    check_sampling("hf", hot)  # transformers takes it
+        check_backend_sampling("vllm", hot)  # what the runner calls before loading the model
+    check_backend_sampling("hf", hot)  # transformers takes it
     with VLLMBackend("m") as backend:
         with pytest.raises(ConfigError, match="temperature"):
             backend.generate([*_reqs(3), GenerationRequest(id="hot", prompt="p", sampling=hot)])
         with pytest.raises(ConfigError, match="greedy"):
             backend.generate([GenerationRequest(id="g", prompt="p", sampling=SamplingParams(n=4))])
         with pytest.raises(ConfigError, match="64 bits"):
-            check_sampling("vllm", SamplingParams(temperature=1, seed=2**64))
+            check_backend_sampling("vllm", SamplingParams(temperature=1, seed=2**64))
         assert FakeLLM.instances[0].calls == []  # nothing reached the engine
 
 

