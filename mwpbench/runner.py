@@ -24,6 +24,7 @@ from mwpbench import provenance, results, runs
 from mwpbench.backends.base import Backend
 from mwpbench.backends.select import (
     check_backend,
+    check_backend_sampling,
     choose_backend,
     identity_options,
     make_backend,
@@ -64,7 +65,7 @@ class EvalConfig:
     max_tokens, seed, stop)."""
 
     model: str  # HF model id or local folder (a name for replay/mock)
-    backend: str | None = None  # vllm (default with CUDA + vllm), hf (else), openai, replay, mock
+    backend: str | None = None  # vllm (default where it runs), hf (else), openai, replay, mock
     backend_options: Mapping[str, Any] = field(default_factory=dict)  # the backend's keywords
     tasks: str | Sequence[str] | None = None  # a suite ("mwpbench"), "a,b" or a list of tasks
     source: str = "mwpbench"  # "mwpbench" (the release file) or "native" (the originals)
@@ -288,6 +289,7 @@ class Run:
         else:
             backend_name = choose_backend(cfg.backend, cfg.backend_options)
             check_backend(backend_name, cfg.model, cfg.backend_options)
+        check_backend_sampling(backend_name if self.backend is None else self.backend, sampling)
         names, suite, release = resolve_tasks(cfg.tasks, cfg.data_files, cfg.source)
         template = load_prompt(
             cfg.prompt or (PAPER_PROMPT if cfg.official else default_prompt(names))
@@ -436,9 +438,11 @@ class Run:
         finally:
             bar.close()
             writer.close()
-            if own:
-                backend.close()
             self._timed("generate", t)
+            if own:  # closing an engine (about 5 s for vLLM) is not generation time
+                t = time.perf_counter()
+                backend.close()
+                self._timed("backend_close", t)
 
 
 __all__ = ["EvalConfig", "Run", "RunInterrupted", "check_sampling", "evaluate"]

@@ -116,6 +116,7 @@ class _SampleFields(TypedDict):
     id: str  # the problem id
     task: str
     subset: str
+    level: str | None  # the problem's level ("Level 3" in MATH; else its task's school level)
     sample_index: int
     prompt: str  # the prompt text; chat messages as <|role|> lines + content
     completion: str

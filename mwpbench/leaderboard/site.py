@@ -1,14 +1,16 @@
 """The leaderboard site: results/ -> index.html, one page per run, a sample browser.
 
-The site works from ``file://`` and from any static host: no server, no network, no CDN.
-Pages are rendered with Jinja2 (autoescape on); data read by JavaScript is written as
-``<script src>`` files (``fetch`` is forbidden on ``file://``) through `js_literal`, which
-escapes ``<``, ``>``, ``&`` and U+2028/U+2029 so nothing a model wrote can close a tag.
-The table itself (rows, sections, best cells) is built by table.py.
+The site works from ``file://`` and from any static host: no server, no network, no CDN
+(KaTeX, which typesets the math of questions, answers and completions, ships in
+``static/vendor/katex``). Pages are rendered with Jinja2 (autoescape on); data read by
+JavaScript goes through `browser.js_literal`. The table itself (rows, sections, best cells)
+is built by table.py, the sample browser's data files by browser.py; the site is written to
+a folder it owns, built beside it and swapped in (folder.py).
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import re
@@ -22,15 +24,19 @@ from markupsafe import Markup
 
 from mwpbench import __version__
 from mwpbench.config import shipped_dir
-from mwpbench.errors import ConfigError, MwpbenchError
+from mwpbench.errors import ConfigError, MwpbenchError, RunError
+from mwpbench.leaderboard import browser, folder
+from mwpbench.leaderboard.browser import SAMPLE_CHUNK, js_literal, write_samples, write_text
+from mwpbench.leaderboard.numbers import fmt
 from mwpbench.leaderboard.table import Leaderboard, Row, collect, datasets_then_averages, pct
-from mwpbench.metrics import STATUSES
-from mwpbench.results import RUN_JSON, SAMPLES, scan_samples
+from mwpbench.metrics import GRADER_FIELDS, accuracy
+from mwpbench.results import SAMPLES, scan_samples
 from mwpbench.types import SampleRecord
 
 logger = logging.getLogger(__name__)
 
-SAMPLE_CHUNK = 250  # samples per text file of the sample browser
+__all__ = ["SAMPLE_CHUNK", "build_leaderboard", "default_out_dir", "fmt_pct", "js_literal",
+           "leaderboard_dir", "level_breakdown", "render_site", "write_samples"]
 
 
 # --- public entry ------------------------------------------------------------------------
@@ -42,54 +48,89 @@ def default_out_dir(results_dir: str | Path) -> Path:
 
 
 def build_leaderboard(results_dir: str | Path = "results", out_dir: str | Path | None = None) -> Path:
-    """Render every run under `results_dir` (and its published rows) into `out_dir`.
+    """Render every run under `results_dir` (and the published rows) into `out_dir`.
 
     Returns the path of the written ``index.html``. `out_dir` defaults to
-    `default_out_dir(results_dir)`; files the site owns are overwritten, others are kept.
+    `default_out_dir(results_dir)`. The site is written only to a folder that does not exist,
+    is empty, or holds a site written before (its ``.mwpbench-site`` marker); anything else
+    raises ConfigError and is left untouched.
     """
     return render_site(results_dir, out_dir)[0]
 
 
-def render_site(results_dir: str | Path, out_dir: str | Path | None = None) -> tuple[Path, Leaderboard]:
-    """`build_leaderboard`, also returning the table model (runs, reported rows, skipped)."""
+def render_site(results_dir: str | Path, out_dir: str | Path | None = None, *,
+                max_text: int = browser.MAX_TEXT) -> tuple[Path, Leaderboard]:
+    """`build_leaderboard`, also returning the table model (runs, reported rows, skipped
+    runs and problems). Texts longer than `max_text` characters are cut on the page."""
     results = Path(results_dir)
     if not results.is_dir():
         raise ConfigError(f"results directory {results} does not exist; run `mwpbench eval` "
                           "first or pass the folder that holds your run directories")
-    out = Path(out_dir) if out_dir is not None else default_out_dir(results)
-    runs_out = out / "runs"
-    if out.resolve() == results.resolve() or (runs_out.is_dir() and any(runs_out.rglob(RUN_JSON))):
-        raise ConfigError(f"{out} holds run directories; refusing to write the site over them. "
-                          "Pass an output folder of its own with -o")
+    out = (Path(out_dir) if out_dir is not None else default_out_dir(results)).resolve()
+    folder.check_target(out, results)
     board = collect(results)
-    env = _environment()
-    out.mkdir(parents=True, exist_ok=True)
-    _copy_static(out / "static")
-    if runs_out.is_dir():
-        shutil.rmtree(runs_out)
-    runs_out.mkdir()
+    try:
+        with folder.staging(out) as stage:
+            _write_site(board, stage, max_text)
+    except OSError as exc:
+        hint = ("the disk is full: free some space and build again" if exc.errno == errno.ENOSPC
+                else "check that the folder is writable and build again")
+        raise RunError(f"cannot write the site beside {out} ({exc.strerror or exc}): {hint}; "
+                       "the site there before is unchanged") from exc
+    logger.info("leaderboard: %d run(s), %d reported row(s) -> %s",
+                len(board.runs), len(board.reported), out / "index.html")
+    return out / "index.html", board
 
+
+def _write_site(board: Leaderboard, stage: Path, max_text: int) -> None:
+    env = _environment()
+    _copy_static(stage / "static")
+    runs_out = stage / "runs"
+    runs_out.mkdir()
     options = _compare_options(board)
-    for row in board.runs:
-        _write_run(env, board, row, options, runs_out)
-    index = out / "index.html"
+    for row in list(board.runs):
+        try:
+            _write_run(env, board, row, options, runs_out, max_text)
+        except (ValueError, TypeError, KeyError, AttributeError, jinja2.TemplateError) as exc:
+            logger.warning("leaderboard: skipping %s: %s", row.path, exc)  # a shape we missed
+            board.drop_run(row, f"its page could not be written: {type(exc).__name__}: {exc}")
+            (runs_out / f"{row.key}.html").unlink(missing_ok=True)
+            shutil.rmtree(runs_out / row.key, ignore_errors=True)
     html = env.get_template("index.html.jinja").render(
         board=board, columns=board.columns, version=__version__, fmt=fmt_pct, fmt_se=fmt_se,
-        root="",
+        root="", chart_data=Markup(js_literal(_chart_data(board))),
+        hidden=sum(1 for r in board.runs if not r.complete),
     )
-    _write_text(index, html)
-    logger.info("leaderboard: %d run(s), %d reported row(s) -> %s",
-                len(board.runs), len(board.reported), index)
-    return index, board
+    write_text(stage / "index.html", html)
 
 
 def fmt_pct(value: float | None) -> str:
-    """One decimal, no % sign (the header says %); an en dash for no value."""
-    return "–" if value is None else f"{value:.1f}"
+    """One decimal (numbers.fmt: the rule static/fmt.js shares), no % sign (the header says
+    %); an en dash for no value."""
+    return fmt(value, 1)
 
 
 def fmt_se(value: float | None) -> str:
-    return "" if value is None else f"± {value:.1f}"
+    return "" if value is None else f"± {fmt(value, 1)}"
+
+
+# --- the index --------------------------------------------------------------------------------
+
+
+def _chart_data(board: Leaderboard) -> dict[str, Any]:
+    """What the index chart draws: micro and macro of every row, by row key."""
+    rows: dict[str, Any] = {}
+    for n, section in enumerate(board.sections, 1):
+        for row in section.rows:
+            if row.key in rows:  # a reported row copied into several sections
+                continue
+            rows[row.key] = {
+                "label": row.display_model + (f" · {row.run_id}" if row.run_id else ""),
+                "kind": row.kind, "section": n, "complete": row.complete,
+                "strict": [row.cells[a].strict if a in row.cells else None for a in ("micro", "macro")],
+                "official": [row.cells[a].official if a in row.cells else None for a in ("micro", "macro")],
+            }  # fmt: skip
+    return {"rows": rows, "sections": len(board.sections)}
 
 
 # --- the run pages --------------------------------------------------------------------------
@@ -103,7 +144,7 @@ def _compare_options(board: Leaderboard) -> list[dict[str, Any]]:
         options.append({
             "key": row.key,
             "kind": row.kind,
-            "label": row.model + ("" if row.kind == "reported" else f" · {row.run_id}"),
+            "label": row.display_model + ("" if row.kind == "reported" else f" · {row.run_id}"),
             "source": row.source,
             "limit": row.limit,
             "versions": row.versions,
@@ -114,31 +155,32 @@ def _compare_options(board: Leaderboard) -> list[dict[str, Any]]:
 
 
 def _write_run(env: jinja2.Environment, board: Leaderboard, row: Row,
-               options: list[dict[str, Any]], out: Path) -> None:
+               options: list[dict[str, Any]], out: Path, max_text: int) -> None:
     data = row.raw
     metrics = data.get("metrics") or {}
-    samples, bad_lines = _samples(row)
-    chunks = write_samples(samples, out / row.key)
+    samples, bad_lines, unreadable = _samples(row, board)
+    chunks = write_samples(samples, out / row.key, max_text=max_text)
     table = _run_table(board, row, metrics)
     default = next((o["key"] for o in options if o["kind"] == "reported"), None)
     page_data = {
-        "run": {"key": row.key, "label": row.model, "source": row.source, "limit": row.limit,
-                "versions": row.versions},
+        "run": {"key": row.key, "label": row.display_model, "source": row.source,
+                "limit": row.limit, "versions": row.versions},
         "columns": [{"key": c.key, "label": c.label, "title": c.title}
                     for c in datasets_then_averages(board.columns)
                     if c.kind in ("dataset", "avg") and c.key in row.cells],
         "options": options,
         "default_compare": default,
-        "samples": {"meta": f"{row.key}/samples.js", "chunk": SAMPLE_CHUNK, "chunks": chunks,
-                    "count": len(samples)},
+        "samples": {"meta": f"{row.key}/samples.js", "base": f"{row.key}/",
+                    "chunk": SAMPLE_CHUNK, "chunks": chunks, "count": len(samples)},
     }
     html = env.get_template("run.html.jinja").render(
-        row=row, data=data, table=table, bad_lines=bad_lines, n_samples=len(samples),
-        page_data=Markup(js_literal(page_data)), fmt=fmt_pct, fmt_se=fmt_se,
-        version=__version__, options=options, default_compare=default, root="../",
-        meta=_run_meta(data), disagreements=metrics.get("disagreements") or {},
+        row=row, data=data, table=table, bad_lines=bad_lines, unreadable=unreadable,
+        n_samples=len(samples), page_data=Markup(js_literal(page_data)), fmt=fmt_pct,
+        fmt_se=fmt_se, version=__version__, options=options, default_compare=default,
+        root="../", meta=_run_meta(data), disagreements=metrics.get("disagreements") or {},
+        levels=level_breakdown(samples), labels={c.key: c.title for c in board.columns},
     )
-    _write_text(out / f"{row.key}.html", html)
+    write_text(out / f"{row.key}.html", html)
 
 
 def _run_table(board: Leaderboard, row: Row, metrics: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -202,114 +244,60 @@ def _run_meta(data: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 # --- samples -------------------------------------------------------------------------------
 
-_STATUSES = STATUSES
 
-
-def _samples(row: Row) -> tuple[list[SampleRecord], int]:
-    """The run's sample lines and how many lines could not be read (shown on the page)."""
+def _samples(row: Row, board: Leaderboard) -> tuple[list[SampleRecord], int, str | None]:
+    """The run's sample lines, how many lines could not be read, and why none could be
+    read at all (an unreadable samples.jsonl: listed on the index, said on the page)."""
     if row.path is None:
-        return [], 0
+        return [], 0, None
     try:
         samples, bad = scan_samples(row.path / SAMPLES)
-    except MwpbenchError as exc:  # unreadable: the page says there are no samples
+    except MwpbenchError as exc:
         logger.warning("leaderboard: %s", exc)
-        return [], 0
+        board.problems.append((f"{row.path.name}/{SAMPLES}", f"{exc}; the run is shown without its samples"))
+        return [], 0, str(exc)
     if bad:
         logger.warning("leaderboard: %s: %d malformed line(s) skipped", row.path / SAMPLES,
                        len(bad))  # fmt: skip
-    return samples, len(bad)
+        first = ", ".join(f"line {b.number} ({b.reason})" for b in bad[:3])
+        board.problems.append((f"{row.path.name}/{SAMPLES}",
+                               f"{len(bad)} malformed line(s) not shown: {first}"))
+    return samples, len(bad), None
 
 
-def write_samples(samples: Sequence[Mapping[str, Any]], folder: Path) -> int:
-    """Write the sample browser's data: ``samples.js`` (index) + ``text-NNNNN.js`` chunks.
-
-    The index holds, per sample, the short fields filters need (id, task, subset, verdicts,
-    answers); prompts and completions live in chunks of `SAMPLE_CHUNK` samples, loaded only
-    for the page on screen. Prompts are stored without their common prefix and suffix (the
-    template), which the index carries once. Returns the number of chunks.
-    """
-    folder.mkdir(parents=True, exist_ok=True)
-    prompts = [_text(s.get("prompt")) for s in samples]
-    prefix, suffix = _common_affixes(prompts)
-    tasks: dict[str, int] = {}
-    subsets: dict[str, int] = {}
-    rows = []
+def level_breakdown(samples: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Accuracy per difficulty level, for each task whose samples carry two or more levels
+    (MATH's Level 1–5): [{"task", "levels": [{"level", "n", "strict", "official"}]}].
+    An item scores the fraction of its samples that are correct (as in metrics)."""
+    items: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
     for s in samples:
-        task = _text(s.get("task"))
-        subset = _text(s.get("subset")) or task
-        status = s.get("status") if s.get("status") in _STATUSES else "error"
-        official = s.get("official_correct")
-        rows.append([
-            _text(s.get("id")),
-            tasks.setdefault(task, len(tasks)),
-            subsets.setdefault(subset, len(subsets)),
-            s.get("sample_index") if isinstance(s.get("sample_index"), int) else 0,
-            _STATUSES.index(status),
-            1 if s.get("correct") is True else 0,
-            None if official is None else (1 if official is True else 0),
-            _maybe_text(s.get("extracted")),
-            _maybe_text(s.get("official_extracted")),
-            _text(s.get("gold")),
-            _maybe_text(s.get("rule")),
-            _maybe_text(s.get("method")),
-            _text(s.get("finish_reason")),
-            _maybe_text(s.get("error")),
-        ])
-    index = {"tasks": list(tasks), "subsets": list(subsets), "statuses": list(_STATUSES),
-             "prefix": prefix, "suffix": suffix, "rows": rows}
-    _write_text(folder / "samples.js", f"MWPB.samplesLoaded({js_literal(index)});\n")
-    cut = len(prefix)
-    chunks = 0
-    for start in range(0, len(samples), SAMPLE_CHUNK):
-        part = samples[start:start + SAMPLE_CHUNK]
-        texts = [[prompts[start + i][cut:len(prompts[start + i]) - len(suffix)],
-                  _text(s.get("completion"))] for i, s in enumerate(part)]
-        _write_text(folder / f"text-{chunks:05d}.js",
-                    f"MWPB.textLoaded({chunks},{js_literal(texts)});\n")
-        chunks += 1
-    return chunks
+        if isinstance(s.get("level"), str) and isinstance(s.get("task"), str):
+            items.setdefault((s["task"], str(s.get("id"))), []).append(s)
+    by_task: dict[str, dict[str, list[list[Mapping[str, Any]]]]] = {}
+    for (task, _), group in items.items():
+        by_task.setdefault(task, {}).setdefault(str(group[0]["level"]), []).append(group)
+    out = []
+    for task, levels in by_task.items():
+        if len(levels) < 2:
+            continue
+        lines = []
+        for level in sorted(levels, key=_natural):
+            groups = levels[level]
+            line: dict[str, Any] = {"level": level, "n": len(groups)}
+            for grader, fieldname in GRADER_FIELDS.items():
+                scored = [g for g in groups if any(r.get(fieldname) is not None for r in g)]
+                scores = [sum(1 for r in g if r.get(fieldname) is True) / len(g) for g in scored]
+                line[grader] = pct(accuracy(scores)["accuracy"])
+            lines.append(line)
+        out.append({"task": task, "levels": lines})
+    return out
 
 
-def _common_affixes(texts: list[str]) -> tuple[str, str]:
-    if len(texts) < 2:
-        return "", ""
-    first, last = min(texts), max(texts)  # the common prefix of all = that of min and max
-    i = 0
-    while i < len(first) and first[i] == last[i]:
-        i += 1
-    prefix = first[:i]
-    rev = sorted(t[len(prefix):][::-1] for t in texts)
-    lo, hi = rev[0], rev[-1]
-    j = 0
-    while j < len(lo) and lo[j] == hi[j]:
-        j += 1
-    return prefix, lo[:j][::-1]
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False)
-
-
-def _maybe_text(value: Any) -> str | None:
-    return None if value is None else _text(value)
+def _natural(text: str) -> tuple[Any, ...]:
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", text))
 
 
 # --- output helpers ------------------------------------------------------------------------
-
-_JS_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028",
-               "\u2029": "\\u2029"}
-_JS_ESCAPE_RE = re.compile("[<>&\u2028\u2029]")
-
-
-def js_literal(value: Any) -> str:
-    """JSON that is safe inside ``<script>`` and in a ``.js`` file: ``</script>``,
-    ``<!--`` and U+2028/U+2029 cannot occur in the output."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return _JS_ESCAPE_RE.sub(lambda m: _JS_ESCAPES[m.group(0)], text)
 
 
 def leaderboard_dir() -> Path:
@@ -326,18 +314,17 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["pct"] = fmt_pct
+    env.filters["clip"] = clip
     return env
 
 
+def clip(value: Any, limit: int = 60) -> str:
+    """Text for a small place (a table cell's second line): cut at `limit` characters."""
+    text = str(value)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 def _copy_static(out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    for item in sorted((leaderboard_dir() / "static").iterdir()):
-        if item.is_file():
-            shutil.copyfile(item, out / item.name)
-
-
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    # a lone surrogate in model output cannot be UTF-8: it is shown as "?"
-    tmp.write_text(text, encoding="utf-8", errors="replace")
-    tmp.replace(path)
+    """static/ with its vendor/ tree (KaTeX: script, stylesheet, fonts, license)."""
+    shutil.copytree(leaderboard_dir() / "static", out,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.map", ".*"))

@@ -4,8 +4,14 @@ best cells. No HTML here (see site.py) and no reader of its own: runs come throu
 
 Rows are grouped into sections: one per (source, item limit, task-version set). Two runs
 share a section only when every task they both ran has the same version, so a column never
-mixes versions, sources or item sets. Published rows from ``results/reported/*.json`` join
-every section they are comparable with (release file, official grader, paper cap).
+mixes versions, sources or item sets. Published rows join every section they are comparable
+with (release file, official grader, paper cap): the ones shipped with mwpbench
+(``mwpbench/leaderboard/reported/``: Table 5 of the MathScale paper) always, and any
+``RESULTS_DIR/reported/*.json`` besides them (a file adds rows, it never replaces a shipped
+one).
+
+A run.json of the wrong shape (a string where the metrics should be, a list for the model)
+is skipped and listed with the reason, never rendered half-way.
 """
 
 from __future__ import annotations
@@ -14,8 +20,10 @@ import copy
 import json
 import logging
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +31,18 @@ from mwpbench import config
 from mwpbench.datasets import list_tasks
 from mwpbench.datasets.selection import PAPER_CAP
 from mwpbench.errors import MwpbenchError
+from mwpbench.leaderboard.numbers import rounded
 from mwpbench.results import RUN_JSON, RunResult, load_run, slug
 from mwpbench.types import GRADERS
 
 logger = logging.getLogger(__name__)
 
 REPORTED_DIR = "reported"
+
+
+def packaged_reported_dir() -> Path:
+    """The published rows shipped inside mwpbench (always on the leaderboard)."""
+    return Path(str(resources.files("mwpbench.leaderboard") / REPORTED_DIR))
 
 
 def dataset_labels() -> dict[str, tuple[str, str]]:
@@ -86,12 +100,17 @@ class Row:
     official_mode: bool = False
     badges: list[str] = field(default_factory=list)
     citation: str | None = None
+    origin: str | None = None  # a reported row's table ("MathScale paper, Table 5 (arXiv v1)")
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
     path: Path | None = None
 
     @property
     def complete(self) -> bool:
         return self.status == "complete"
+
+    @property
+    def display_model(self) -> str:
+        return display_model(self.model)
 
     @property
     def version_summary(self) -> str:
@@ -127,8 +146,22 @@ class Leaderboard:
     sections: list[Section]
     runs: list[Row]
     reported: list[Row]
-    skipped: list[tuple[str, str]]  # (path, reason)
+    skipped: list[tuple[str, str]]  # (path, reason): not on the site
     citations: list[dict[str, Any]]
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (path, what): shown anyway
+
+    def arrange(self) -> None:
+        """Columns, comparable sections and best cells from `runs` and `reported`."""
+        self.columns = _columns(self.runs, self.reported)
+        self.sections = _sections(self.runs, self.reported)
+        for section in self.sections:
+            _mark_section(section, self.columns)
+
+    def drop_run(self, row: Row, reason: str) -> None:
+        """Take a run off the board (its page could not be written) and list it as skipped."""
+        self.runs = [r for r in self.runs if r is not row]
+        self.skipped.append((f"{row.path.name}/" if row.path is not None else row.key, reason))
+        self.arrange()
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -139,12 +172,70 @@ def collect(results_dir: str | Path) -> Leaderboard:
     results = Path(results_dir)
     runs, skipped = load_runs(results)
     reported, citations, bad = load_reported(results)
-    skipped += bad
-    columns = _columns(runs, reported)
-    sections = _sections(runs, reported)
-    for section in sections:
-        _mark_section(section, columns)
-    return Leaderboard(columns, sections, runs, reported, skipped, citations)
+    board = Leaderboard([], [], runs, reported, skipped + bad, citations)
+    board.arrange()
+    return board
+
+
+_OBJECTS = ("model", "prompt", "sampling", "graders", "timings", "counts", "packages")
+_OPTIONAL_OBJECTS = ("shard", "metrics")
+_TEXTS = ("run_id", "status", "created_at", "finished_at", "source", "suite")
+
+
+def _kind(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
+            type(None): "null"}.get(type(value), "a number")  # fmt: skip
+
+
+def _expect_object(value: Any, where: str, *, optional: bool = False) -> Mapping[str, Any]:
+    if value is None and optional:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{where} is {_kind(value)}, expected an object")
+    return value
+
+
+def _check_block(block: Any, where: str) -> None:
+    """An accuracy block: {"accuracy", "n", "stderr", ...} with numbers (or null)."""
+    block = _expect_object(block, where, optional=True)
+    for key in ("accuracy", "stderr", "n", "correct"):
+        value = block.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise ValueError(f"{where}.{key} is {_kind(value)}, expected a number")
+
+
+def check_run_shape(data: Mapping[str, Any]) -> None:
+    """ValueError naming the first field of run.json whose type is not the documented one
+    (docs/run-format.md); missing fields are fine (older writers)."""
+    for key in _OBJECTS:
+        _expect_object(data.get(key), f"run.json '{key}'", optional=True)
+    for key in _OPTIONAL_OBJECTS:
+        _expect_object(data.get(key), f"run.json '{key}'", optional=True)
+    for key in _TEXTS:
+        value = data.get(key)
+        if value is not None and not isinstance(value, str):
+            raise ValueError(f"run.json '{key}' is {_kind(value)}, expected a string")
+    tasks = data.get("tasks")
+    if tasks is not None and not isinstance(tasks, list):
+        raise ValueError(f"run.json 'tasks' is {_kind(tasks)}, expected a list")
+    for i, task in enumerate(tasks or []):
+        _expect_object(task, f"run.json 'tasks'[{i}]")
+    metrics = _expect_object(data.get("metrics"), "run.json 'metrics'", optional=True)
+    for grader in GRADERS:
+        block = _expect_object(metrics.get(grader), f"metrics.{grader}", optional=True)
+        datasets = _expect_object(block.get("datasets"), f"metrics.{grader}.datasets", optional=True)
+        for name, ds in datasets.items():
+            _check_block(ds, f"metrics.{grader}.datasets.{name}")
+            subsets = _expect_object((ds or {}).get("subsets"),
+                                     f"metrics.{grader}.datasets.{name}.subsets", optional=True)
+            for sub, sb in subsets.items():
+                _check_block(sb, f"metrics.{grader}.datasets.{name}.subsets.{sub}")
+        for avg in ("micro", "macro"):
+            _check_block(block.get(avg), f"metrics.{grader}.{avg}")
+    for key in ("disagreements", "truncation_rate", "status_counts"):
+        _expect_object(metrics.get(key), f"metrics.{key}", optional=True)
+    for task, counts in (metrics.get("status_counts") or {}).items():
+        _expect_object(counts, f"metrics.status_counts.{task}", optional=True)
 
 
 def load_runs(results_dir: Path) -> tuple[list[Row], list[tuple[str, str]]]:
@@ -173,8 +264,10 @@ def load_runs(results_dir: Path) -> tuple[list[Row], list[tuple[str, str]]]:
 
 
 def run_row(result: RunResult) -> Row:
-    """One run (docs/run-format.md, read by `results.load_run`) as a table row."""
+    """One run (docs/run-format.md, read by `results.load_run`) as a table row; ValueError
+    when run.json has the wrong shape (see `check_run_shape`)."""
     data, path = result.run, result.path
+    check_run_shape(data)
     model = data.get("model") or {}
     tasks = [t for t in data.get("tasks") or [] if isinstance(t, Mapping) and t.get("name")]
     versions = {str(t["name"]): str(t.get("version", "?")) for t in tasks}
@@ -251,31 +344,55 @@ def run_row(result: RunResult) -> Row:
     )
 
 
+def reported_files(results_dir: Path) -> list[tuple[Path, str]]:
+    """(path, label) of every published-rows file: the shipped ones first, then
+    ``RESULTS_DIR/reported/*.json``."""
+    files = [(p, f"mwpbench/leaderboard/{REPORTED_DIR}/{p.name}")
+             for p in sorted(packaged_reported_dir().glob("*.json"))]
+    folder = results_dir / REPORTED_DIR
+    if folder.is_dir():
+        files += [(p, f"{REPORTED_DIR}/{p.name}") for p in sorted(folder.glob("*.json"))]
+    return files
+
+
 def load_reported(results_dir: Path) -> tuple[list[Row], list[dict[str, Any]], list[tuple[str, str]]]:
-    """Published rows: every ``results/reported/*.json`` (citation, protocol, rows)."""
+    """Published rows: the shipped tables, plus every ``RESULTS_DIR/reported/*.json``.
+
+    A file adds rows; one with the `id` of a table already read (a copy of the shipped
+    Table 5, say) never replaces it: an identical copy is ignored, a different one listed.
+    """
     rows: list[Row] = []
     citations: list[dict[str, Any]] = []
     skipped: list[tuple[str, str]] = []
-    folder = results_dir / REPORTED_DIR
-    if not folder.is_dir():
-        return rows, citations, skipped
-    for path in sorted(folder.glob("*.json")):
+    seen: dict[str, tuple[Any, str]] = {}  # table id -> (its rows, where it was read)
+    for path, label in reported_files(results_dir):
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            new = reported_rows(data, path.stem)
+            table_id = str(data.get("id") or path.stem) if isinstance(data, Mapping) else path.stem
+            new = reported_rows(data, table_id)
         except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
             logger.warning("leaderboard: skipping %s: %s", path, exc)
-            skipped.append((f"{REPORTED_DIR}/{path.name}", f"{type(exc).__name__}: {exc}"))
+            skipped.append((label, f"{type(exc).__name__}: {exc}"))
             continue
+        if table_id in seen:
+            if seen[table_id][0] == data["rows"]:
+                logger.info("leaderboard: %s repeats %s; read once", label, seen[table_id][1])
+            else:
+                skipped.append((label, f"its id {table_id!r} is that of {seen[table_id][1]}, "
+                                       "whose rows are kept; give the file another id to add "
+                                       "its rows"))  # fmt: skip
+            continue
+        seen[table_id] = (data["rows"], label)
         rows += new
         citations.append({
-            "id": path.stem,
+            "id": table_id,
             "title": data.get("title") or path.stem,
             "citation": data.get("citation") or data.get("source") or "",
             "url": data.get("url") if _is_http(data.get("url")) else None,
             "protocol": data.get("protocol") or "",
-            "notes": list(data.get("notes") or []),
+            "notes": [str(n) for n in data.get("notes") or []],
             "rows": len(new),
+            "file": label,
         })
     return rows, citations, skipped
 
@@ -310,6 +427,7 @@ def reported_rows(data: Mapping[str, Any], name: str) -> list[Row]:
             graders=(str(data.get("grader") or "official"),),
             badges=["closed"] if item.get("closed") else [],
             citation=citation,
+            origin=str(data.get("title") or name),
             raw=item,
         ))
     return rows
@@ -389,6 +507,11 @@ def _default_order(row: Row) -> tuple[int, float, str]:
 
 def _mark_section(section: Section, columns: list[Column]) -> None:
     """Bold the best value per column and grader; flag averages over other dataset sets."""
+    for row in section.rows:  # marks of an earlier arrangement
+        for key, cell in row.cells.items():
+            cell.best_strict = cell.best_official = False
+            if key in ("micro", "macro"):
+                cell.note = None
     counts = {
         id(r): sum(1 for c in columns if c.kind == "dataset" and c.key in r.cells) for r in section.rows
     }
@@ -405,13 +528,13 @@ def _mark_section(section: Section, columns: list[Column]) -> None:
                 if column.key in r.cells and not r.cells[column.key].note
                 and ((r.kind == "run" and r.complete) or (r.kind == "reported" and grader == "official"))
             ]
-            values = [round(v, 1) for c in eligible if (v := getattr(c, grader)) is not None]
+            values = [rounded(v) for c in eligible if (v := getattr(c, grader)) is not None]
             if len(values) < 2:
                 continue
             top = max(values)
             for c in eligible:
                 v = getattr(c, grader)
-                if v is not None and round(v, 1) == top:
+                if v is not None and rounded(v) == top:  # as shown: one decimal
                     setattr(c, f"best_{grader}", True)
 
 
@@ -449,6 +572,28 @@ def version_summary(versions: Mapping[str, str]) -> str:
     if not odd:
         return f"v{common}"
     return " · ".join(odd) + f" · others v{common}"
+
+
+MAX_NAME = 120  # characters of a model name shown in a table cell or a heading
+_DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
+_PATHLIKE = re.compile(r"[\w.+@=:-]+(?:/[\w.+@=:-]*){2,}")
+
+
+def display_model(name: str) -> str:
+    """The model's name as given, except a local path: its last two parts
+    (``/scratch/ckpt/qwen-sft/step-500`` -> ``qwen-sft/step-500``). A path is absolute
+    (``/``, ``~``, ``C:\\``), starts with ``./`` or ``../``, or is a relative path of three or
+    more plain parts; a hub id (``org/name``, one slash) is a name. A name longer than
+    `MAX_NAME` characters is cut."""
+    text = name.strip()
+    if len(text) > MAX_NAME:  # a name that long is shown cut; the title holds all of it
+        return text[:MAX_NAME - 1] + "…"
+    is_path = (text.startswith(("/", "~", "./", "../", "\\")) or bool(_DRIVE.match(text))
+               or bool(_PATHLIKE.fullmatch(text)))
+    if not is_path:
+        return name
+    parts = [p for p in re.split(r"[\\/]+", text) if p not in ("", ".")]
+    return "/".join(parts[-2:]) or name
 
 
 def _slug(text: str) -> str:
