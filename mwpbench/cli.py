@@ -15,7 +15,9 @@ import click
 
 from mwpbench import __version__
 from mwpbench.config import SOURCES
-from mwpbench.errors import MwpbenchError
+from mwpbench.datasets.selection import LIMIT_MODES
+from mwpbench.errors import IncompleteResult, MwpbenchError
+from mwpbench.harnesses import PRESETS
 from mwpbench.registry import BACKENDS
 from mwpbench.types import GRADERS
 
@@ -28,13 +30,38 @@ def cli(ctx: click.Context, debug: bool) -> None:
     """Evaluate LLMs on MwpBench: ten math word-problem datasets, graded right."""
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+    before = list(logging.getLogger().handlers)
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    for handler in logging.getLogger().handlers:
+        if handler not in before:  # ours; an embedding program's handlers are its own
+            handler.addFilter(_PrintedOnce())
+
+
+class _PrintedOnce(logging.Filter):
+    """Drop a record at the root handler when a logger on its way up has printed it with
+    a handler of its own (datasets and huggingface_hub add one and still propagate)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        logger: logging.Logger | None = logging.getLogger(record.name)
+        while logger is not None and logger.parent is not None:  # up to, not incl., root
+            if any(not isinstance(h, logging.NullHandler) for h in logger.handlers):
+                return False
+            if not logger.propagate:
+                break
+            logger = logger.parent
+        return True
 
 
 # --- grading commands (mwpbench/grading) -------------------------------------------------
+
+
+_PRESET_HELP = ("Read another harness's output: lm-eval (samples_*.jsonl of --log_samples) or "
+                "qwen25-math (Qwen2.5-Math evaluation output).")  # fmt: skip
+_KEY_HELP = ("Dotted path of the {what} in a line (a.b.0; a list takes its first element, "
+             "a.* every element).")  # fmt: skip
 
 
 @cli.command("grade")
@@ -51,10 +78,18 @@ def cli(ctx: click.Context, debug: bool) -> None:
               help="Worker processes for symbolic grading [default: all cores].")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=5.0, show_default=True,
               help="Hard wall-clock limit per item, in seconds.")
+@click.option("--preset", type=click.Choice(sorted(PRESETS)), default=None, help=_PRESET_HELP)
+@click.option("--completion-key", default=None, metavar="PATH",
+              help=_KEY_HELP.format(what="completion") + " [completion]")
+@click.option("--gold-key", default=None, metavar="PATH",
+              help=_KEY_HELP.format(what="gold answer") + " [gold]")
+@click.option("--id-key", default=None, metavar="PATH", help="Dotted path of the id [id].")
 def grade_cmd(file: Path | None, pred: str | None, gold: str | None, grader: str,
               finish_reason: str | None, output: Path | None, jobs: int | None,
-              timeout: float) -> None:
-    """Grade one completion (--pred/--gold) or a JSONL FILE of {completion, gold[, id]}."""
+              timeout: float, preset: str | None, completion_key: str | None,
+              gold_key: str | None, id_key: str | None) -> None:  # fmt: skip
+    """Grade one completion (--pred/--gold) or a JSONL FILE of {completion, gold[, id]}
+    (or another harness's output: --preset, --completion-key, --gold-key)."""
     from mwpbench.grading import grade
 
     if file is None:
@@ -71,20 +106,53 @@ def grade_cmd(file: Path | None, pred: str | None, gold: str | None, grader: str
     if pred is not None or gold is not None:
         raise click.UsageError("FILE and --pred/--gold are exclusive")
     from mwpbench.grading.batch import grade_file
+    from mwpbench.harnesses import fields
+    from mwpbench.report import graded_nothing_message
 
+    spec = fields(preset, completion=completion_key, gold=gold_key, id=id_key)
     out = output or file.with_name(file.name.removesuffix(".jsonl") + ".verdicts.jsonl")
     logging.getLogger("mwpbench.grading.batch").setLevel(logging.ERROR)  # listed below instead
-    summary = grade_file(file, out, jobs=jobs, timeout=timeout)
-    for number, reason in summary.skipped:
+    summary = grade_file(file, out, jobs=jobs, timeout=timeout, spec=spec)
+    for number, reason in summary.skipped[:20]:
         click.echo(f"{file}:{number}: skipped: {reason}", err=True)
+    if len(summary.skipped) > 20:
+        click.echo(f"... and {len(summary.skipped) - 20} more skipped lines", err=True)
+    if not summary.total:
+        raise IncompleteResult(graded_nothing_message(file, summary, spec))
     click.echo(f"graded {summary.total} item(s) -> {out}")
-    click.echo(f"strict accuracy:   {summary.accuracy:.4f} ({summary.correct}/{summary.total})")
-    click.echo(f"official accuracy: {summary.official_accuracy:.4f} "
-               f"({summary.official_correct}/{summary.total})")
+    for label, correct in (("strict", summary.correct), ("official", summary.official_correct)):
+        click.echo(f"{label + ' accuracy:':18} {correct / summary.total:.4f} "
+                   f"({correct}/{summary.total})")  # fmt: skip
     click.echo("statuses: " + ", ".join(f"{k}={v}" for k, v in sorted(summary.statuses.items())))
     if summary.skipped:
-        click.echo(f"skipped {len(summary.skipped)} malformed line(s) (listed above)", err=True)
+        click.echo(f"skipped {len(summary.skipped)} line(s) (listed above)", err=True)
+
+
 # --- dataset commands (mwpbench/datasets) ------------------------------------------------
+
+
+class _Limit(click.ParamType):
+    """--limit N: a whole number of problems; lm-eval's fraction gets a pointer."""
+
+    name = "N"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> int:  # fmt: skip
+        from mwpbench.flaghints import LIMIT_FRACTION
+
+        if isinstance(value, int):
+            return value
+        try:
+            n = int(str(value))
+        except ValueError:
+            try:
+                float(str(value))
+            except ValueError:
+                self.fail(f"{value!r} is not a number of problems", param, ctx)
+            self.fail(LIMIT_FRACTION.format(value=value), param, ctx)
+        if n < 1:
+            self.fail(f"--limit must be at least 1, got {n}", param, ctx)
+        return n
 
 
 def _data_files(values: tuple[str, ...]) -> dict[str, list[str]] | list[str] | None:
@@ -112,9 +180,30 @@ _SOURCE = click.option("--source", type=click.Choice(SOURCES), default="mwpbench
                        show_default=True, help="The MWPBench release file or the original datasets.")  # fmt: skip
 _DATA_FILE = click.option("--data-file", "data_file", multiple=True, metavar="[TASK=]PATH",
                           help="Local file or folder instead of the pinned download (repeatable).")  # fmt: skip
+def _include(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> None:
+    """--include-path DIR: out-of-tree task YAMLs and adapters (config.INCLUDE_ENV)."""
+    import os
+
+    from mwpbench.config import INCLUDE_ENV
+
+    if value:
+        known = [p for p in os.environ.get(INCLUDE_ENV, "").split(os.pathsep) if p]
+        os.environ[INCLUDE_ENV] = os.pathsep.join(dict.fromkeys([*known, *value]))
+
+
+_INCLUDE = click.option("--include-path", multiple=True, metavar="DIR", expose_value=False,
+                        type=click.Path(exists=True, file_okay=False), callback=_include,
+                        is_eager=True, help="A folder of your own task YAMLs (and adapter "
+                        "modules) to add to the shipped tasks (repeatable; docs/adding-a-"
+                        "dataset.md).")  # fmt: skip
+_DATA_DIR = click.option("--data-dir", type=click.Path(file_okay=False), default=None,
+                         metavar="ROOT", help="A local mirror of the public datasets: "
+                         "ROOT/<dataset>/<published files> for every task (README: Offline "
+                         "and air-gapped clusters).")  # fmt: skip
 
 
 @cli.group("tasks", invoke_without_command=True)
+@_INCLUDE
 @click.pass_context
 def tasks_cmd(ctx: click.Context) -> None:
     """List the tasks (task, level, language, sources, n)."""
@@ -130,16 +219,22 @@ def tasks_cmd(ctx: click.Context) -> None:
               help="How many problems to print (0: the definition only).")  # fmt: skip
 @_SOURCE
 @_DATA_FILE
-def tasks_show_cmd(name: str, count: int, source: str, data_file: tuple[str, ...]) -> None:
+@_DATA_DIR
+@_INCLUDE
+def tasks_show_cmd(name: str, count: int, source: str, data_file: tuple[str, ...],
+                   data_dir: str | None) -> None:  # fmt: skip
     """Show task NAME: its definition and its first problems."""
     from mwpbench.config import get_task
     from mwpbench.datasets import load_task
+    from mwpbench.datasets.selection import data_dir_files
     from mwpbench.report import task_details
 
     get_task(name)
     files = _data_files(data_file)
     if isinstance(files, dict):
         files = files.get(name)
+    if files is None and data_dir is not None and count:
+        files = [str(data_dir_files(data_dir, [name], source)[name])]
     problems = load_task(name, source=source, data_files=_one(files), limit=count) if count else []
     click.echo(task_details(name, problems))
 
@@ -148,13 +243,16 @@ def tasks_show_cmd(name: str, count: int, source: str, data_file: tuple[str, ...
 @click.argument("tasks", nargs=-1)
 @_SOURCE
 @_DATA_FILE
+@_DATA_DIR
+@_INCLUDE
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="Grading worker processes (default: all cores).")  # fmt: skip
 @click.option("--max-failures", type=click.IntRange(min=0), default=20, show_default=True,
               help="Failures listed per task and check.")  # fmt: skip
 @click.option("--strict", is_flag=True, help="Exit 1 when any gold fails to parse.")
 def check_data_cmd(tasks: tuple[str, ...], source: str, data_file: tuple[str, ...],
-                   jobs: int | None, max_failures: int, strict: bool) -> None:  # fmt: skip
+                   data_dir: str | None, jobs: int | None, max_failures: int,
+                   strict: bool) -> None:  # fmt: skip
     """Check TASKS (default: all): golds parse, solutions grade correct, counts per subset."""
     from mwpbench.config import get_task
     from mwpbench.datacheck import check_data
@@ -171,7 +269,11 @@ def check_data_cmd(tasks: tuple[str, ...], source: str, data_file: tuple[str, ..
             get_task(name)
     else:
         files = _one(given)
-    checks = check_data(tasks or None, source=source, data_files=files, jobs=jobs)
+    if data_dir is not None and files is not None and not isinstance(files, dict):
+        raise click.UsageError("give --data-dir or --data-file PATH, not both (--data-file "
+                               "TASK=PATH may replace one task's files under --data-dir)")  # fmt: skip
+    checks = check_data(tasks or None, source=source, data_files=files, jobs=jobs,
+                        data_dir=data_dir)  # fmt: skip
     click.echo(check_tables(checks, max_failures=max_failures))
     if any(f.check == "load" for c in checks for f in c.failures):
         raise DataError("some tasks could not be loaded (see the table above)")
@@ -258,12 +360,29 @@ def _quiet_libraries() -> None:
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 
-def _print_run(result, *, subsets: bool = False) -> None:  # type: ignore[no-untyped-def]
-    from mwpbench.report import metrics_table, run_summary
+def _print_run(result, *, subsets: bool = False, markdown: bool = False) -> None:  # type: ignore[no-untyped-def]
+    from mwpbench.report import metrics_table, missing_counts, run_summary
 
-    click.echo(run_summary(result.run, str(result.path)))
+    samples = result.samples
+    click.echo(run_summary(result.run, str(result.path), stored=len(samples)))
     click.echo("")
-    click.echo(metrics_table(result.run, subsets=subsets))
+    click.echo(metrics_table(result.run, subsets=subsets, markdown=markdown,
+                             missing=missing_counts(samples) if samples else None))  # fmt: skip
+
+
+def _check_complete(result) -> None:  # type: ignore[no-untyped-def]
+    """IncompleteResult (exit 3) naming what is missing when a run ended without every
+    completion."""
+    from mwpbench.backends.replay import first_keys
+    from mwpbench.report import incomplete_report
+
+    run = result.run
+    keys = None
+    if run.get("model", {}).get("backend") == "replay":
+        keys = first_keys(run.get("model", {}).get("backend_args") or {})
+    text = incomplete_report(run, result.samples, replay_keys=keys)
+    if text is not None:
+        raise IncompleteResult(f"{text}\nrun: {result.path}")
 
 
 @cli.command("eval")
@@ -274,9 +393,17 @@ def _print_run(result, *, subsets: bool = False) -> None:  # type: ignore[no-unt
               help="A suite (mwpbench, mwpbench-icml) or task names [default: mwpbench].")
 @_SOURCE
 @_DATA_FILE
+@_DATA_DIR
+@_INCLUDE
 @click.option("--prompt", default=None, metavar="NAME|PATH",
               help="Prompt template [default: the tasks' own, alpaca for all shipped tasks].")
-@click.option("--limit", type=click.IntRange(min=1), default=None, help="First N problems per task.")
+@click.option("--limit", type=_Limit(), default=None,
+              help="N problems per task, for testing the setup (not comparable with full runs).")
+@click.option("--limit-mode", type=click.Choice(LIMIT_MODES), default="first", show_default=True,
+              help="Which N: the first in file order (MATH's first 100 are all Algebra), N "
+              "spread over subjects/topics and levels, or N at random.")
+@click.option("--limit-seed", type=int, default=0, show_default=True,
+              help="Seed of a stratified or random --limit.")
 @click.option("--official", is_flag=True,
               help="Paper mode: alpaca, official stop strings, greedy, 2048 tokens, first 2000 "
               "items per data_topic, official grader as the headline (strict kept beside it).")
@@ -289,6 +416,11 @@ def _print_run(result, *, subsets: bool = False) -> None:  # type: ignore[no-unt
 @click.option("--base-url", multiple=True, help="OpenAI-compatible endpoint (repeatable: balanced).")
 @click.option("--predictions", multiple=True, type=click.Path(dir_okay=False),
               help="Replay: JSONL with id and completion (repeatable).")
+@click.option("--preset", type=click.Choice(sorted(PRESETS)), default=None,
+              help="Replay another harness's output: lm-eval samples_*.jsonl or qwen25-math "
+              "output (matched by question text).")
+@click.option("--completion-key", default=None, metavar="PATH",
+              help="Replay: dotted path of the completion in a line (a.* = every element).")
 @click.option("--backend-arg", multiple=True, metavar="KEY=VALUE",
               help="Any other backend option, e.g. batch_size=16 (repeatable).")
 @click.option("--num-shards", type=click.IntRange(min=1), default=1, show_default=True)
@@ -314,6 +446,10 @@ def eval_cmd(**opts: Any) -> None:
         _quiet_libraries()
     options = _backend_args(opts.pop("backend_arg"))
     tp, base_url, predictions = opts.pop("tp"), opts.pop("base_url"), opts.pop("predictions")
+    for name in ("preset", "completion_key"):
+        value = opts.pop(name)
+        if value is not None:
+            options[name] = value
     if tp is not None:
         options["tensor_parallel_size"] = tp
     if base_url:
@@ -325,6 +461,42 @@ def eval_cmd(**opts: Any) -> None:
     result = _with_sigterm(lambda: evaluate(model, backend_options=options, data_files=data_files,
                                             progress=not quiet, **opts))  # fmt: skip
     _print_run(result, subsets=subsets)
+    _check_complete(result)
+
+
+@cli.command("export")
+@click.option("--tasks", default=None, metavar="SUITE|NAME,...",
+              help="A suite (mwpbench, mwpbench-icml) or task names [default: mwpbench].")
+@_SOURCE
+@_DATA_FILE
+@_DATA_DIR
+@_INCLUDE
+@click.option("--prompt", default=None, metavar="NAME|PATH",
+              help="Prompt template [default: the tasks' own, alpaca for all shipped tasks].")
+@click.option("--limit", type=_Limit(), default=None, help="N problems per task (for testing).")
+@click.option("--limit-mode", type=click.Choice(LIMIT_MODES), default="first", show_default=True)
+@click.option("--limit-seed", type=int, default=0, show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default="prompts.jsonl",
+              show_default=True, help="The JSONL file to write.")
+def export_cmd(tasks: str | None, source: str, data_file: tuple[str, ...], data_dir: str | None,
+               prompt: str | None, limit: int | None, limit_mode: str, limit_seed: int,
+               output: str) -> None:  # fmt: skip
+    """Write the prompts of TASKS as JSONL ({id, task, prompt or messages, stop} per line)
+    for generation elsewhere; score the completions with `eval --predictions`."""
+    from mwpbench.export import export_prompts
+
+    summary = export_prompts(output, tasks=tasks, prompt=prompt, source=source,
+                             data_files=_data_files(data_file), data_dir=data_dir, limit=limit,
+                             limit_mode=limit_mode, limit_seed=limit_seed)  # fmt: skip
+    per_task = ", ".join(f"{t} {n}" for t, n in summary.tasks.items())
+    click.echo(f"wrote {summary.total} prompts ({summary.prompt}, {summary.kind}; {per_task}) "
+               f"-> {summary.path}")  # fmt: skip
+    same = " ".join(f"--{k} {v}" for k, v in (("tasks", tasks), ("source", source),
+                                               ("data-dir", data_dir), ("prompt", summary.prompt))
+                    if v)  # fmt: skip
+    click.echo("Generate a completion for each line, write {\"id\", \"completion\"} per line, "
+               f"then: mwpbench eval --model NAME --predictions completions.jsonl {same}"
+               + (" (and the same --data-file/--limit options)" if data_file or limit else ""))
 
 
 @cli.command("regrade")
@@ -357,11 +529,15 @@ def regrade_cmd(run: str, grader: str, headline: str | None, jobs: int | None,
 @click.option("--markdown", is_flag=True, help="Markdown table.")
 def compare_cmd(run_a: str, run_b: str, grader: str | None, flips: int, markdown: bool) -> None:
     """Per-dataset deltas of RUN_B against RUN_A, exact McNemar p-values, flipped problems."""
-    from mwpbench.report import comparison_table
+    from mwpbench.report import comparison_table, no_pairs_message
+    from mwpbench.results import load_run
     from mwpbench.runs import compare_runs
 
-    click.echo(comparison_table(compare_runs(run_a, run_b, grader=grader), markdown=markdown,
-                                flips=flips))  # fmt: skip
+    a, b = load_run(run_a), load_run(run_b)
+    cmp = compare_runs(a, b, grader=grader)
+    if not cmp["micro"]["n"]:
+        raise IncompleteResult(no_pairs_message(a, b, cmp))
+    click.echo(comparison_table(cmp, markdown=markdown, flips=flips))
 
 
 @cli.command("show")
@@ -370,13 +546,9 @@ def compare_cmd(run_a: str, run_b: str, grader: str | None, flips: int, markdown
 @click.option("--markdown", is_flag=True, help="Markdown table.")
 def show_cmd(run: str, subsets: bool, markdown: bool) -> None:
     """Print what RUN was and its metrics table."""
-    from mwpbench.report import metrics_table, run_summary
     from mwpbench.results import load_run
 
-    result = load_run(run)
-    click.echo(run_summary(result.run, str(result.path)))
-    click.echo("")
-    click.echo(metrics_table(result.run, subsets=subsets, markdown=markdown))
+    _print_run(load_run(run), subsets=subsets, markdown=markdown)
 
 
 @cli.command("merge")
@@ -387,7 +559,14 @@ def merge_cmd(runs: tuple[str, ...], output: str, run_id: str | None) -> None:
     """Join the shard runs RUNS (--num-shards/--shard-index) into one run directory."""
     from mwpbench.runs import merge_runs
 
-    _print_run(merge_runs(list(runs), output, run_id=run_id))
+    result = merge_runs(list(runs), output, run_id=run_id)
+    _print_run(result)
+    _check_complete(result)
+    if result.status != "complete":
+        raise IncompleteResult(
+            f"the merged run {result.path} is incomplete: a shard is missing or did not finish. "
+            "Finish every shard (--shard-index 0..K-1, --resume), then merge them all again."
+        )
 
 
 @cli.command("demo")
@@ -436,20 +615,47 @@ def leaderboard_cmd(results_dir: Path, out_dir: Path | None) -> None:
         click.echo(f"problem in {path}: {reason}", err=True)
 
 
+def _split_debug(argv: list[str]) -> tuple[list[str], bool]:
+    """`--debug` may stand anywhere on the line (before a `--`): take it out, say if it was."""
+    end = argv.index("--") if "--" in argv else len(argv)
+    kept = [a for a in argv[:end] if a != "--debug"] + argv[end:]
+    return kept, len(kept) != len(argv)
+
+
+def _usage_hint(exc: click.ClickException) -> str | None:
+    """A pointer for an option another harness has (lm-eval's --model_args ...)."""
+    from mwpbench.flaghints import hint
+
+    if isinstance(exc, click.NoSuchOption):
+        known: list[str] = []
+        if exc.ctx is not None:
+            for param in exc.ctx.command.params:
+                known += [*param.opts, *param.secondary_opts]
+        return hint(exc.option_name, known)
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Console-script entry: run the CLI, translate library errors into exit codes."""
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    """Console-script entry: run the CLI, translate library errors into exit codes (0 ok,
+    1 runtime error, 2 usage or configuration, 3 a result that is not whole: missing
+    generations, nothing graded or nothing paired, 130 interrupted)."""
+    args, debug = _split_debug(list(sys.argv[1:] if argv is None else argv))
     try:
-        cli.main(args=argv, prog_name="mwpbench", standalone_mode=False)
+        cli.main(args=["--debug", *args] if debug else args, prog_name="mwpbench",
+                 standalone_mode=False)  # fmt: skip
     except MwpbenchError as exc:
         if debug:
             raise
-        click.echo(f"error: {exc}", err=True)
+        label = "incomplete" if isinstance(exc, IncompleteResult) else "error"
+        click.echo(f"{label}: {exc}", err=True)
         return exc.exit_code
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         return 130
     except click.ClickException as exc:
+        pointer = _usage_hint(exc)
+        if pointer is not None and isinstance(exc, click.NoSuchOption):
+            exc = click.UsageError(f"No such option '{exc.option_name}'.\n{pointer}", exc.ctx)
         exc.show()
         return 2 if isinstance(exc, click.UsageError) else exc.exit_code
     except KeyboardInterrupt:

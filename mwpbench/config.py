@@ -5,12 +5,19 @@ default prompt, the layout of a local mirror, and the version. Files shared by s
 (the MWPBench release files) are pinned once in `tasks/_pins.yaml` and named by task files;
 YAML files whose name starts with `_` are not tasks. Unknown or missing keys are a
 ConfigError naming the file and the key.
+
+Out-of-tree tasks: every folder in `$MWPBENCH_INCLUDE_PATH` (os.pathsep-separated; the
+CLI's `--include-path DIR` sets it) is read like `tasks/`: task YAMLs, optional `_pins.yaml`
+and `suites/`; a task whose `adapter:` is not a shipped adapter names a Python file next to
+its YAML (`adapter: my_dataset` -> `my_dataset.py`, which defines `ADAPTER`). Their names may
+not shadow shipped ones.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -77,6 +84,7 @@ class TaskSpec:
     mirror: MirrorSpec | None = None
     description: str = ""
     path: str = ""
+    adapter_file: str | None = None  # an out-of-tree task's adapter module (--include-path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +111,8 @@ _FILE_KEYS = {
 }  # fmt: skip
 _MIRROR_KEYS = {"folder": True, "native": True, "release": False}
 PINS_FILE = "_pins.yaml"
+INCLUDE_ENV = "MWPBENCH_INCLUDE_PATH"
+"""Folders of out-of-tree task YAMLs (and adapters), os.pathsep-separated."""
 _SUITE_KEYS = {"name": True, "description": False, "tasks": True, "release": True, "version": True}
 
 
@@ -198,9 +208,10 @@ def parse_task(data: Any, path: Path, pins: Mapping[str, Any] | None = None) -> 
     if d["name"] != path.stem:
         raise ConfigError(f"{where}:name: {d['name']!r} must equal the file name {path.stem!r}")
     sources: dict[str, SourceSpec] = {}
-    for kind, sdata in _check_keys(
-        d["sources"], dict.fromkeys(SOURCES, True), f"{where}:sources"
-    ).items():
+    given = _check_keys(d["sources"], dict.fromkeys(SOURCES, False), f"{where}:sources")
+    if not given:
+        raise ConfigError(f"{where}:sources: give at least one of {', '.join(SOURCES)}")
+    for kind, sdata in given.items():
         swhere = f"{where}:sources.{kind}"
         s = _check_keys(sdata, _SOURCE_KEYS, swhere)
         files = _typed(s["files"], dict, f"{swhere}.files")
@@ -258,37 +269,85 @@ def parse_suite(data: Any, path: Path, known_tasks: list[str]) -> SuiteSpec:
     )
 
 
-@lru_cache(maxsize=4)
-def _load_all(root: Path) -> tuple[dict[str, TaskSpec], dict[str, SuiteSpec]]:
-    from mwpbench.registry import ADAPTERS
+def include_dirs() -> tuple[Path, ...]:
+    """The out-of-tree task folders named by $MWPBENCH_INCLUDE_PATH (resolved)."""
+    raw = os.environ.get(INCLUDE_ENV, "")
+    dirs = tuple(Path(p).expanduser().resolve() for p in raw.split(os.pathsep) if p.strip())
+    for d in dirs:
+        if not d.is_dir():
+            raise ConfigError(f"--include-path {d}: not a folder of task YAML files")
+    return dirs
 
+
+def _read_pins(root: Path) -> dict[str, Any]:
     pins_path = root / PINS_FILE
     pins = _read_yaml(pins_path) if pins_path.is_file() else {}
     if not isinstance(pins, Mapping):
         raise ConfigError(f"{pins_path}: expected a mapping of pin name -> file, got {pins!r}")
+    return dict(pins)
+
+
+def _adapter_file(spec: TaskSpec, folder: Path, included: bool) -> str | None:
+    """None for a shipped adapter; the module file of an out-of-tree one."""
+    from mwpbench.registry import ADAPTERS
+
+    if spec.adapter in ADAPTERS:
+        return None
+    candidate = folder / f"{spec.adapter}.py"
+    if included and candidate.is_file():
+        return str(candidate)
+    raise UnknownNameError(
+        "adapter", spec.adapter,
+        sorted(ADAPTERS) + ([f"(or a file {candidate.name} next to {spec.path})"] if included
+                            else []),
+    )  # fmt: skip
+
+
+@lru_cache(maxsize=8)
+def _load_all(
+    root: Path, extra: tuple[Path, ...] = ()
+) -> tuple[dict[str, TaskSpec], dict[str, SuiteSpec]]:
+    pins = _read_pins(root)
+    for folder in extra:
+        for name, pin in _read_pins(folder).items():
+            if name in pins:
+                raise ConfigError(f"{folder / PINS_FILE}: pin {name!r} is already defined")
+            pins[name] = pin
     tasks: dict[str, TaskSpec] = {}
-    for path in sorted(root.glob("*.yaml")):
-        if path.name.startswith("_"):
-            continue
-        spec = parse_task(_read_yaml(path), path, pins)
-        if spec.adapter not in ADAPTERS:
-            raise UnknownNameError("adapter", spec.adapter, sorted(ADAPTERS))
-        tasks[spec.name] = spec
+    for folder in (root, *extra):
+        for path in sorted(folder.glob("*.yaml")):
+            if path.name.startswith("_"):
+                continue
+            spec = parse_task(_read_yaml(path), path, pins)
+            if spec.name in tasks:
+                raise ConfigError(
+                    f"{path}: task {spec.name!r} is already defined in {tasks[spec.name].path}; "
+                    "an included task needs a name of its own"
+                )
+            adapter_file = _adapter_file(spec, folder, included=folder != root)
+            tasks[spec.name] = replace(spec, adapter_file=adapter_file)
     suites: dict[str, SuiteSpec] = {}
-    for path in sorted((root / "suites").glob("*.yaml")):
-        suite = parse_suite(_read_yaml(path), path, sorted(tasks))
-        suites[suite.name] = suite
+    for folder in (root, *extra):
+        for path in sorted((folder / "suites").glob("*.yaml")):
+            suite = parse_suite(_read_yaml(path), path, sorted(tasks))
+            if suite.name in suites:
+                raise ConfigError(f"{path}: suite {suite.name!r} is already defined")
+            suites[suite.name] = suite
     return tasks, suites
 
 
 def load_tasks(root: Path | None = None) -> dict[str, TaskSpec]:
-    """All task definitions, by name."""
-    return _load_all((root or tasks_dir()).resolve())[0]
+    """All task definitions, by name (the shipped ones, then the included ones)."""
+    if root is not None:
+        return _load_all(root.resolve())[0]
+    return _load_all(tasks_dir().resolve(), include_dirs())[0]
 
 
 def load_suites(root: Path | None = None) -> dict[str, SuiteSpec]:
     """All suites, by name."""
-    return _load_all((root or tasks_dir()).resolve())[1]
+    if root is not None:
+        return _load_all(root.resolve())[1]
+    return _load_all(tasks_dir().resolve(), include_dirs())[1]
 
 
 def get_task(name: str, root: Path | None = None) -> TaskSpec:

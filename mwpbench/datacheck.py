@@ -3,20 +3,23 @@ grade correct against its own gold? (Above the datasets stage: it loads tasks an
 
 Per task: counts per subset, records dropped on purpose, golds that do not parse
 (`mwpbench.grading.parse.parse_answer`) or are not equivalent to themselves
-(`is_equivalent(gold, gold)`), reference solutions that `grade()` does not accept, and
-(Math23k/Ape210k) answers that disagree with their equation. Solutions are graded with
+(`is_equivalent(gold, gold)`), the ceiling (golds that the gold itself, written as a model
+would, "The answer is \\boxed{gold}.", does not match: no model can score them), reference
+solutions that `grade()` does not accept, and (Math23k/Ape210k) answers that disagree with
+their equation. Solutions are graded with
 `grade_many`, in worker processes.
 """
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mwpbench.config import load_tasks
-from mwpbench.datasets.files import DataFiles
+from mwpbench.config import get_task, load_tasks
+from mwpbench.datasets.files import DataFiles, mirror_files
 from mwpbench.datasets.loader import list_tasks, load
 from mwpbench.errors import MwpbenchError
 from mwpbench.types import Problem
@@ -41,6 +44,7 @@ class TaskCheck:
     self_equal: int = 0
     solutions: int = 0  # problems with a reference solution
     solutions_correct: int = 0
+    ceiling: int = 0  # golds matched by "The answer is \boxed{<gold>}." (a perfect answer)
     failures: list[Failure] = field(default_factory=list)
 
     @property
@@ -61,6 +65,22 @@ def _parse_check(gold: str) -> str | None:
     except Exception as exc:  # a grader bug, not a data bug: report it, keep checking
         return f"parser crashed: {type(exc).__name__}: {exc}"
     return None
+
+
+_DELIMITERS = (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]"))
+
+
+def perfect_answer(gold: str) -> str:
+    """What a model that knows the gold writes: its LaTeX in a box (the gold's own `$...$`
+    or `\\(...\\)` delimiters dropped, as nobody boxes them)."""
+    body = gold.strip()
+    for left, right in _DELIMITERS:
+        if len(body) > len(left) + len(right) and body.startswith(left) and body.endswith(right):
+            inner = body[len(left) : -len(right)]
+            if left not in inner:
+                body = inner.strip()
+                break
+    return f"The answer is \\boxed{{{body}}}."
 
 
 def check_problems(
@@ -91,6 +111,17 @@ def check_problems(
                     f"({p.meta['equation_check']})",
                 )  # fmt: skip
             )
+    boxed = (
+        {"completion": perfect_answer(p.answer), "gold": p.answer, "task": p.task,
+         "choices": p.meta.get("options")}
+        for p in problems
+    )  # fmt: skip
+    for p, verdict in zip(problems, grade_many(boxed, jobs=jobs, timeout=timeout)):
+        if verdict.correct:
+            task.ceiling += 1
+        else:
+            task.failures.append(Failure(p.task, p.id, "ceiling", f"{verdict.status}: "
+                                         f"extracted {verdict.extracted!r} vs gold {p.answer[:60]!r}"))  # fmt: skip
     with_solution = [p for p in problems if p.solution]
     items = (
         {
@@ -124,9 +155,11 @@ def check_data(
     data_files: Mapping[str, DataFiles] | DataFiles | None = None,
     jobs: int | None = None,
     timeout: float = 5.0,
+    data_dir: str | os.PathLike[str] | None = None,
 ) -> list[TaskCheck]:
     """Check the data of `tasks` (default: all). `data_files`: one value for every task, or
-    a mapping {task: files}. A task that fails to load is reported, not raised."""
+    a mapping {task: files}; `data_dir`: a local mirror for the tasks `data_files` does not
+    name. A task that fails to load is reported, not raised."""
     names = list(tasks) if tasks else list_tasks()
     per_task = isinstance(data_files, Mapping) and set(data_files) <= set(load_tasks()) | set(names)
     out = []
@@ -136,6 +169,8 @@ def check_data(
             files = data_files.get(name)
         result = TaskCheck(task=name, source=source)
         try:
+            if files is None and data_dir is not None:
+                files = mirror_files(data_dir, get_task(name), source)
             loaded = load(name, source=source, data_files=files)
         except MwpbenchError as exc:
             result.failures.append(Failure(name, "-", "load", str(exc)))

@@ -160,6 +160,7 @@ def run_demo(
         backend_options={"device": "cpu", "batch_size": 8},
         tasks="mwpbench",
         data_files=str(sample_file()),
+        prompt="chat_boxed",  # the tiny model has a chat template, like today's models
         max_tokens=max_tokens,
         output=output,
         jobs=jobs,

@@ -1,8 +1,8 @@
 """The exception tree. Every message says what went wrong, where, and what to do next.
 
 The library raises these; the CLI turns them into a message on stderr and an exit code
-(2 for usage/config errors, 1 for runtime errors). Model output never raises: it becomes a
-Verdict status instead.
+(2 for usage/config errors, 1 for runtime errors, 3 for a result that is not whole, 130 for
+an interrupted run). Model output never raises: it becomes a Verdict status instead.
 """
 
 from __future__ import annotations
@@ -85,3 +85,11 @@ class RunInterrupted(RunError):
     """Ctrl-C or SIGTERM during a run: partial work is kept, `--resume` continues it."""
 
     exit_code = 130
+
+
+class IncompleteResult(MwpbenchError):
+    """A command that ran to its end but whose result is not whole: a run with missing or
+    failed generations, a file in which nothing could be graded, two runs with nothing to
+    pair. The message says what is missing and what to do; the CLI exits with 3."""
+
+    exit_code = 3

@@ -283,17 +283,25 @@ def compare_records(
     Per dataset: `n` paired samples, `accuracy_a`, `accuracy_b`, `delta` (b - a),
     `a_only` (A right, B wrong), `b_only`, `p_value` (exact McNemar), and the problems that
     flipped (`flipped`: id, sample_index, then `a`/`b` verdicts). Samples in only one run are
-    counted in `unpaired_a` / `unpaired_b` and left out of everything else.
+    counted in `unpaired_a` / `unpaired_b`, pairs where a run has no completion (a failed or
+    missing generation: `error` set) in `missing_a` / `missing_b`; both are left out of
+    everything else, so a run's missing answers never count as its wrong ones.
     """
     field = GRADER_FIELDS[grader]
     a = {(r["id"], r.get("sample_index", 0)): r for r in records_a}
     b = {(r["id"], r.get("sample_index", 0)): r for r in records_b}
     order = _task_order(list(a.values()) + list(b.values()), task_order)
     pairs: dict[str, list[tuple[Record, Record]]] = defaultdict(list)
+    missing_a = missing_b = 0
     for key, ra in a.items():
         rb = b.get(key)
-        if rb is not None:
-            pairs[ra["task"]].append((ra, rb))
+        if rb is None:
+            continue
+        if ra.get("error") is not None or rb.get("error") is not None:
+            missing_a += ra.get("error") is not None
+            missing_b += rb.get("error") is not None
+            continue
+        pairs[ra["task"]].append((ra, rb))
 
     def summarize(rows: Sequence[tuple[Record, Record]]) -> dict[str, Any]:
         n = len(rows)
@@ -334,6 +342,8 @@ def compare_records(
         "micro": summarize(pooled),
         "unpaired_a": len(set(a) - set(b)),
         "unpaired_b": len(set(b) - set(a)),
+        "missing_a": missing_a,
+        "missing_b": missing_b,
     }
 
 

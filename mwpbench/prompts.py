@@ -57,6 +57,7 @@ PROMPTS: tuple[str, ...] = (
     "alpaca_force_ans",
     "alpaca_cot",
     "chat_boxed",
+    "qwen25_math_cot",
     "fewshot_boxed",
     "chat_fewshot_boxed",
 )
@@ -306,6 +307,21 @@ def build_requests(
     return requests
 
 
+def chat_model_warning(template: PromptTemplate, tokenizer: Any, model: str) -> str | None:
+    """The warning for a plain-text prompt sent to a model whose tokenizer has a chat
+    template (an Instruct or chat model answers such a prompt as raw text), or None."""
+    if template.is_chat or tokenizer is None:
+        return None
+    if not isinstance(getattr(tokenizer, "chat_template", None), str):
+        return None
+    return (
+        f"the {template.name!r} prompt is plain text, but {model}'s tokenizer has a chat "
+        "template: an Instruct/chat model usually does better with a chat prompt (--prompt "
+        "chat_boxed or qwen25_math_cot). Plain text is right for base models and for "
+        "reproducing the paper (alpaca, --official)."
+    )
+
+
 def describe_prompts(names: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """info() of each shipped template (for `mwpbench prompts`)."""
     out = []
@@ -320,6 +336,7 @@ __all__ = [
     "PROMPTS",
     "PromptTemplate",
     "build_requests",
+    "chat_model_warning",
     "describe_prompts",
     "effective_sampling",
     "list_prompts",

@@ -4,7 +4,7 @@ and a task's definition (`mwpbench tasks`), the data checks (`check-data`). One 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from mwpbench import config
@@ -15,15 +15,31 @@ if TYPE_CHECKING:  # pragma: no cover
     from mwpbench.datacheck import TaskCheck
 
 
+NA = "n/a"
+"""What a table shows for an accuracy over nothing (0/0) or over samples that all failed."""
+
+
 def _pct(x: float | None) -> str:
-    return "-" if x is None else f"{100 * x:.1f}"
+    return NA if x is None else f"{100 * x:.1f}"
 
 
 def _acc(block: Mapping[str, Any] | None) -> str:
     if not block or block.get("accuracy") is None:
-        return "-"
+        return NA
     se = block.get("stderr")
     return f"{100 * block['accuracy']:.1f}" + ("" if se is None else f" ±{100 * se:.1f}")
+
+
+def missing_counts(samples: Iterable[Mapping[str, Any]]) -> dict[str, tuple[int, int]]:
+    """task -> (samples without a completion: failed or missing generations, samples)."""
+    from mwpbench.results import generation_failed
+
+    out: dict[str, list[int]] = {}
+    for r in samples:
+        counts = out.setdefault(str(r.get("task")), [0, 0])
+        counts[0] += generation_failed(r)
+        counts[1] += 1
+    return {task: (k, n) for task, (k, n) in out.items()}
 
 
 def render(
@@ -56,24 +72,45 @@ def render(
     return "\n".join(out)
 
 
-def metrics_table(run: Mapping[str, Any], *, subsets: bool = False, markdown: bool = False) -> str:
+def metrics_table(
+    run: Mapping[str, Any],
+    *,
+    subsets: bool = False,
+    markdown: bool = False,
+    missing: Mapping[str, tuple[int, int]] | None = None,
+) -> str:
     """Per dataset: n, strict and official accuracy (% ± stderr), disagreements, truncation,
-    errors and timeouts; then micro and macro. The headline grader is marked with *."""
+    missing generations and timeouts; then micro and macro. The headline grader is marked
+    with *. `missing` (task -> (failed, samples), see `missing_counts`) makes the table
+    honest about generations that never came: a dataset with none shows n/a, not 0.0, and
+    an accuracy that counts missing samples as wrong is flagged with `!`."""
     metrics = run.get("metrics")
     if not metrics:
         return "(no metrics: the run has not been graded yet; finish it with --resume)"
+    missing = missing if missing is not None else _missing_from_metrics(metrics)
     headline = run.get("graders", {}).get("headline", "strict")
     mark = {g: ("*" if g == headline else "") for g in GRADERS}
     rows = [["dataset", "n", f"strict{mark['strict']} %", f"official{mark['official']} %",
-             "disagree", "trunc %", "errors", "timeouts"]]  # fmt: skip
+             "disagree", "trunc %", "missing", "timeouts"]]  # fmt: skip
     strict, official = metrics["strict"], metrics["official"]
+    lost = sum(k for k, _ in missing.values())
+    empty = {task for task, (k, n) in missing.items() if n and k == n}
+
+    def cell(block: Mapping[str, Any] | None, task: str | None) -> str:
+        if task in empty:
+            return NA
+        text = _acc(block)
+        partial = missing.get(task, (0, 0))[0] if task else lost
+        return text + " !" if partial and text != NA else text
+
     for task, block in strict["datasets"].items():
         counts = metrics.get("status_counts", {}).get(task, {})
+        k, n = missing.get(task, (0, 0))
         rows.append([
-            task, str(block["n"]), _acc(block), _acc(official["datasets"].get(task)),
+            task, str(block["n"]), cell(block, task), cell(official["datasets"].get(task), task),
             str(metrics.get("disagreements", {}).get(task, 0)),
             _pct(metrics.get("truncation_rate", {}).get(task)),
-            str(counts.get("error", 0)), str(counts.get("timeout", 0)),
+            f"{k}/{n}" if k else "0", str(counts.get("timeout", 0)),
         ])  # fmt: skip
         if subsets:
             for name, sub in block.get("subsets", {}).items():
@@ -82,11 +119,17 @@ def metrics_table(run: Mapping[str, Any], *, subsets: bool = False, markdown: bo
                              "", "", "", ""])  # fmt: skip
     split = len(rows)
     total = metrics.get("disagreements", {}).get("total", 0)
-    rows.append(["micro", str(strict["micro"]["n"]), _acc(strict["micro"]),
-                 _acc(official["micro"]), str(total), "", "", ""])  # fmt: skip
-    rows.append(["macro", f"{strict['macro']['n']} sets", _acc(strict["macro"]),
-                 _acc(official["macro"]), "", "", "", ""])  # fmt: skip
+    every = sum(n for _, n in missing.values())
+    all_lost = bool(every) and lost == every
+    micro = [NA if all_lost else cell(b["micro"], None) for b in (strict, official)]
+    rows.append(["micro", str(strict["micro"]["n"]), *micro, str(total), "",
+                 f"{lost}/{every}" if lost else "", ""])  # fmt: skip
+    # a mean over the datasets is no mean when one of them has no answers at all
+    macro = [NA if empty else cell(b["macro"], None) for b in (strict, official)]
+    rows.append(["macro", f"{strict['macro']['n']} sets", *macro, "", "", "", ""])
     text = render(rows, markdown=markdown, rule_before=split)
+    if lost:
+        text += "\n\n" + _missing_note(missing, empty)
     for name in ("pass_at_k", "maj_at_k"):
         blocks = metrics.get(name)
         if blocks:
@@ -102,8 +145,40 @@ def metrics_table(run: Mapping[str, Any], *, subsets: bool = False, markdown: bo
     return text
 
 
-def run_summary(run: Mapping[str, Any], path: str | None = None) -> str:
-    """A few lines saying what the run was."""
+def _missing_from_metrics(metrics: Mapping[str, Any]) -> dict[str, tuple[int, int]]:
+    """Without the samples: status "error" per dataset (failed generations, and the rare
+    internal grading failure) over its item count."""
+    out = {}
+    for task, block in metrics["strict"]["datasets"].items():
+        counts = metrics.get("status_counts", {}).get(task, {})
+        out[task] = (int(counts.get("error", 0)), int(sum(counts.values()) or block["n"]))
+    return out
+
+
+def _missing_note(missing: Mapping[str, tuple[int, int]], empty: set[str]) -> str:
+    lines = []
+    if empty:
+        lines.append("n/a: " + ", ".join(f"{t} ({missing[t][1]}/{missing[t][1]} missing)"
+                                          for t in sorted(empty)) + " -- no accuracy without "
+                     "answers, and no macro average without every dataset")  # fmt: skip
+    partial = [t for t, (k, n) in missing.items() if k and t not in empty]
+    if partial:
+        lines.append("!: " + ", ".join(f"{t} ({missing[t][0]}/{missing[t][1]} missing)"
+                                       for t in partial) + " -- missing samples count as "
+                     "wrong, so these accuracies are lower bounds")  # fmt: skip
+    return "\n".join(lines)
+
+
+def expected_samples(run: Mapping[str, Any]) -> int:
+    """How many sample lines the run makes when it is whole: its problems times n."""
+    problems = sum(int(t.get("n", 0)) for t in run.get("tasks", []) if isinstance(t, Mapping))
+    return problems * int(run.get("sampling", {}).get("n") or 1)
+
+
+def run_summary(run: Mapping[str, Any], path: str | None = None, *,
+                stored: int | None = None) -> str:
+    """A few lines saying what the run was; with `stored` (sample lines on disk), how much
+    of an unfinished run is there."""
     model = run.get("model", {})
     sampling = run.get("sampling", {})
     counts = run.get("counts", {})
@@ -122,7 +197,102 @@ def run_summary(run: Mapping[str, Any], path: str | None = None) -> str:
     ]  # fmt: skip
     if run.get("shard"):
         lines.append(f"shard:    {run['shard']['shard_index']} of {run['shard']['num_shards']}")
+    expected = expected_samples(run)
+    if stored is not None and run.get("status") != "complete" and stored < expected:
+        lines.append(f"stored:   {stored} of {expected} samples -- the run stopped before the "
+                     "end; the same eval command plus --resume finishes it")  # fmt: skip
     return "\n".join(lines)
+
+
+def incomplete_report(
+    run: Mapping[str, Any],
+    samples: Sequence[Mapping[str, Any]],
+    *,
+    replay_keys: tuple[str, Sequence[str]] | None = None,
+    limit: int = 5,
+) -> str | None:
+    """What is missing from a run that ended without every completion, and what to do
+    about it (advice fitted to the backend); None when the run is whole. `replay_keys`:
+    ("id" or "question", the first values of the predictions file) for a replay run."""
+    from mwpbench.results import generation_failed
+
+    expected = expected_samples(run)
+    failed = [r for r in samples if generation_failed(r)]
+    absent = max(0, expected - len(samples))
+    if not failed and not absent:
+        return None
+    lines = [f"{len(failed) + absent} of {expected} samples have no completion (failed or "
+             "missing generations)"]  # fmt: skip
+    ids = list(dict.fromkeys(str(r.get("id")) for r in failed))
+    if ids:
+        more = f" (+{len(ids) - limit} more)" if len(ids) > limit else ""
+        lines.append("first missing problem ids: " + ", ".join(ids[:limit]) + more)
+    if run.get("model", {}).get("backend") == "replay":
+        kind, seen = replay_keys or ("id", [])
+        if seen:
+            shown = ", ".join(repr(v if len(v) <= 60 else v[:57] + "...") for v in seen)
+            lines.append(f"the predictions file's {kind}s look like: {shown}")
+        hint = _id_hint(ids, list(seen), str(run.get("source"))) if kind == "id" else (
+            "rows are matched by question text, which must equal the problem's question (the "
+            "ends' whitespace aside)")  # fmt: skip
+        if hint:
+            lines.append(hint)
+        lines.append(
+            "Fix the predictions file (`mwpbench export` writes the problem ids), then run the "
+            "same command plus --resume: the completions already stored are kept and only the "
+            "missing ones are read, from the --predictions file(s) given then (a new file name "
+            "is fine)."
+        )
+    else:
+        errors = [str(r.get("error")) for r in failed if r.get("error")]
+        if errors:
+            lines.append(f"first error: {errors[0]}")
+        lines.append("Run the same command plus --resume to generate them again (the samples "
+                     "already stored are kept).")  # fmt: skip
+    return "\n".join(lines)
+
+
+def _id_hint(wanted: Sequence[str], seen: Sequence[str], source: str) -> str | None:
+    """Why the file's ids may not match: another source, or not mwpbench ids at all."""
+    if not seen:
+        return None
+    parts = [s.split("/") for s in seen]
+    if all(len(p) >= 3 for p in parts):
+        sources = {p[1] for p in parts} - {source}
+        if sources:
+            other = sorted(sources)[0]
+            return (f"the file's ids are for --source {other}, this run reads --source "
+                    f"{source}: add --source {other}, or export the prompts of this source")
+        return None
+    example = wanted[0] if wanted else "<task>/<source>/<original id>"
+    return (f"the file's ids are not mwpbench problem ids, which read <task>/<source>/<original "
+            f"id> (e.g. {example!r})")
+
+
+def no_pairs_message(a: Any, b: Any, cmp: Mapping[str, Any] | None = None,
+                     limit: int = 3) -> str:  # fmt: skip
+    """Why two runs (RunResults) cannot be compared: they share no (problem id, sample
+    index), or none with a completion in both (`cmp`: their comparison); what their ids
+    look like."""
+    lost = (cmp or {}).get("missing_a", 0) + (cmp or {}).get("missing_b", 0)
+    if lost:
+        return (f"no paired samples: the {lost} samples {a.run_id} and {b.run_id} share have "
+                f"no completion in one of them ({(cmp or {}).get('missing_a', 0)} in A, "
+                f"{(cmp or {}).get('missing_b', 0)} in B: failed or missing generations). "
+                "Finish the runs (the same eval command plus --resume), then compare.")  # fmt: skip
+
+    def ids(run: Any) -> str:
+        seen = list(dict.fromkeys(str(r.get("id")) for r in run.samples))
+        return ", ".join(seen[:limit]) + (" ..." if len(seen) > limit else "") or "no samples"
+
+    def what(run: Any) -> str:
+        tasks = ",".join(run.task_names) or "-"
+        return f"tasks {tasks}, --source {run.run.get('source')}"
+
+    return (f"no paired samples: {a.run_id} and {b.run_id} share no (problem id, sample index), "
+            "so there is nothing to compare.\n"
+            f"A ({what(a)}): {ids(a)}\nB ({what(b)}): {ids(b)}\n"
+            "Compare two runs of the same tasks from the same --source.")  # fmt: skip
 
 
 def comparison_table(cmp: Mapping[str, Any], *, markdown: bool = False, flips: int = 10) -> str:
@@ -131,9 +301,10 @@ def comparison_table(cmp: Mapping[str, Any], *, markdown: bool = False, flips: i
     rows = [["dataset", "n", "A %", "B %", "delta", "A only", "B only", "p (McNemar)"]]
 
     def row(name: str, b: Mapping[str, Any]) -> list[str]:
-        delta = "-" if b["delta"] is None else f"{100 * b['delta']:+.1f}"
+        delta = NA if b["delta"] is None else f"{100 * b['delta']:+.1f}"
+        p = NA if not b["n"] else "<1e-4" if b["p_value"] < 1e-4 else f"{b['p_value']:.3g}"
         return [name, str(b["n"]), _pct(b["accuracy_a"]), _pct(b["accuracy_b"]), delta,
-                str(b["a_only"]), str(b["b_only"]), f"{b['p_value']:.3g}"]  # fmt: skip
+                str(b["a_only"]), str(b["b_only"]), p]  # fmt: skip
 
     for task, block in cmp["datasets"].items():
         rows.append(row(task, block))
@@ -144,6 +315,10 @@ def comparison_table(cmp: Mapping[str, Any], *, markdown: bool = False, flips: i
     if cmp.get("unpaired_a") or cmp.get("unpaired_b"):
         text += (f"\n\nunpaired samples (left out): {cmp['unpaired_a']} only in A, "
                  f"{cmp['unpaired_b']} only in B")  # fmt: skip
+    if cmp.get("missing_a") or cmp.get("missing_b"):
+        text += (f"\npairs left out because a run has no completion (failed or missing "
+                 f"generations): {cmp.get('missing_a', 0)} in A, {cmp.get('missing_b', 0)} in B "
+                 "-- finish those runs with --resume to compare them whole")  # fmt: skip
     if flips:
         out = []
         for task, block in cmp["datasets"].items():
@@ -174,7 +349,8 @@ def tasks_table() -> str:
         spec = specs[name]
         lang = "en" if spec.language == "en" else f"en (native: {spec.language})"
         in_suites = ",".join(s for s, suite in suites.items() if name in suite.tasks) or "-"
-        rows.append([name, spec.level, lang, "mwpbench,native", spec.paper_n or "-", in_suites])
+        rows.append([name, spec.level, lang, ",".join(spec.sources), spec.paper_n or "-",
+                     in_suites])  # fmt: skip
     return render([["task", "level", "language", "sources", "n (paper)", "suites"], *rows],
                   numbers=False)
 
@@ -207,8 +383,33 @@ def task_details(name: str, problems: Sequence[Problem] = ()) -> str:
     return "\n".join(lines)
 
 
-def _share(k: int, n: int) -> str:
-    return f"{k}/{n} ({100 * k / n:.1f}%)" if n else "-"
+def share(k: int, n: int) -> str:
+    """`k/n (p%)`, or n/a for 0/0."""
+    return f"{k}/{n} ({100 * k / n:.1f}%)" if n else NA
+
+
+
+def graded_nothing_message(file: Any, summary: Any, spec: Any) -> str:
+    """Why `grade FILE` graded nothing (a BatchSummary with total 0) and what to pass."""
+    from mwpbench.harnesses import describe, guess_preset
+
+    lines = [f"nothing graded: no line of {file} has a completion at {spec.completion!r} and a "
+             f"gold at {spec.gold!r}"]  # fmt: skip
+    if summary.skipped:
+        number, reason = summary.skipped[0]
+        lines.append(f"{len(summary.skipped)} line(s) skipped; line {number}: {reason}")
+    row = summary.first_row
+    if row is not None:
+        lines.append(f"the first line has {describe(row)}")
+        guess = guess_preset(row)
+        if guess not in (None, "mwpbench"):
+            lines.append(f"it looks like {guess} output: add --preset {guess}")
+        else:
+            lines.append("name the fields with --completion-key and --gold-key (dotted paths, "
+                         "e.g. --completion-key output.text --gold-key answer)")  # fmt: skip
+    else:
+        lines.append("the file has no JSON object lines")
+    return "\n".join(lines)
 
 
 def _check_status(c: TaskCheck) -> str:
@@ -224,11 +425,11 @@ def check_tables(checks: Sequence[TaskCheck], *, max_failures: int = 20) -> str:
     for c in checks:
         dropped = sum(c.dropped.values())
         rows.append([
-            c.task, c.source, c.n, dropped or "-", _share(c.parsed, c.n), _share(c.self_equal, c.n),
-            _share(c.solutions_correct, c.solutions), _check_status(c),
+            c.task, c.source, c.n, dropped or "-", share(c.parsed, c.n), share(c.self_equal, c.n),
+            share(c.ceiling, c.n), share(c.solutions_correct, c.solutions), _check_status(c),
         ])  # fmt: skip
     out = [render([["task", "source", "n", "dropped", "gold parses", "gold == gold",
-                    "solution correct", "status"], *rows], numbers=False)]  # fmt: skip
+                    "ceiling", "solution correct", "status"], *rows], numbers=False)]  # fmt: skip
     sub_rows = [
         [c.task, s, k] for c in checks if len(c.subsets) > 1 for s, k in c.subsets.most_common()
     ]
@@ -244,19 +445,33 @@ def check_tables(checks: Sequence[TaskCheck], *, max_failures: int = 20) -> str:
             by_kind: dict[str, int] = {}
             for f in c.failures:
                 by_kind[f.check] = by_kind.get(f.check, 0) + 1
-                if by_kind[f.check] <= max_failures:
+                if by_kind[f.check] <= max_failures and f.check != "load":
                     shown.append([f.task, f.check, f.id, f.detail.replace("\n", " ")[:140]])
-        out += ["", f"failures ({len(failures)}; up to {max_failures} per task and check):",
-                render([["task", "check", "id", "why"], *shown], numbers=False)]  # fmt: skip
+        if shown:
+            out += ["", f"failures ({len(failures)}; up to {max_failures} per task and check):",
+                    render([["task", "check", "id", "why"], *shown], numbers=False)]  # fmt: skip
+    loads = [f for f in failures if f.check == "load"]
+    if loads:  # never cut short: the whole message says what to do
+        out += ["", "could not load:"] + [
+            f.detail if f.detail.startswith(f"task {f.task}") else f"task {f.task}: {f.detail}"
+            for f in loads
+        ]
     return "\n".join(out)
 
 
 __all__ = [
+    "NA",
     "check_tables",
     "comparison_table",
+    "expected_samples",
+    "incomplete_report",
     "metrics_table",
+    "graded_nothing_message",
+    "missing_counts",
+    "no_pairs_message",
     "render",
     "run_summary",
+    "share",
     "task_details",
     "tasks_table",
 ]

@@ -289,6 +289,13 @@ def new_run(
     }  # fmt: skip
 
 
+def set_limit_mode(run: RunRecord, mode: str, seed: int) -> None:
+    """A --limit that is not the first N problems: how they were chosen (absent = first)."""
+    if run.get("limit_per_task") is not None and mode != "first":
+        run["limit_mode"] = mode
+        run["limit_seed"] = seed
+
+
 def continue_run(run: RunRecord, previous: RunRecord) -> None:
     """A resumed run keeps the creation time of the run it continues."""
     run["created_at"] = previous.get("created_at", run["created_at"])

@@ -26,9 +26,18 @@ from mwpbench.backends.select import (
     check_backend,
     check_backend_sampling,
     choose_backend,
+    identity_options,
     make_backend,
 )
-from mwpbench.datasets.selection import PAPER_CAP, default_prompt, load_problems, resolve_tasks
+from mwpbench.datasets.selection import (
+    PAPER_CAP,
+    check_limit,
+    default_prompt,
+    limit_identity,
+    limit_warning,
+    load_problems,
+    resolve_tasks,
+)
 from mwpbench.errors import ConfigError, MwpbenchError, RunInterrupted, UnknownNameError
 from mwpbench.progress import progress_bar
 from mwpbench.results import RunResult
@@ -61,8 +70,11 @@ class EvalConfig:
     tasks: str | Sequence[str] | None = None  # a suite ("mwpbench"), "a,b" or a list of tasks
     source: str = "mwpbench"  # "mwpbench" (the release file) or "native" (the originals)
     data_files: Any = None  # one path or list (every task), or {task: path}
+    data_dir: str | os.PathLike[str] | None = None  # a local mirror: ROOT/<dataset>/<files>
     prompt: str | None = None  # template name or .jinja path [default: the tasks' YAML prompt]
-    limit: int | None = None  # the first N problems per task
+    limit: int | None = None  # N problems per task (for testing: not comparable with full runs)
+    limit_mode: str = "first"  # which N: first (file order), stratified (by subset), random
+    limit_seed: int = 0  # the seed of stratified and random limits
     # paper mode: alpaca, greedy, 2048 tokens, the first 2000 items per data_topic, the
     # official grader as the headline (strict kept beside it)
     official: bool = False
@@ -195,6 +207,8 @@ class Run:
         t_total = time.perf_counter()
         plan = self._plan()
         cfg = self.cfg
+        if limit_warning(cfg.limit, cfg.limit_mode):
+            log.warning(limit_warning(cfg.limit, cfg.limit_mode))
         self.dir = results.open_run_dir(cfg.output, run_id=cfg.run_id, config_hash=plan.config_hash,
                                         model=cfg.model, resume=cfg.resume)  # fmt: skip
         run = self.run = self._describe(plan)
@@ -266,6 +280,7 @@ class Run:
             )
         if cfg.limit is not None and cfg.limit < 1:
             raise ConfigError(f"--limit must be at least 1, got {cfg.limit}")
+        check_limit(cfg.limit, cfg.limit_mode)
         if cfg.timeout <= 0:
             raise ConfigError(f"timeout must be positive, got {cfg.timeout}")
         sampling = check_sampling(cfg)
@@ -283,7 +298,8 @@ class Run:
         t = time.perf_counter()
         loaded = load_problems(
             names, source=cfg.source, data_files=cfg.data_files, release=release,
-            limit=cfg.limit, official=cfg.official,
+            limit=cfg.limit, official=cfg.official, limit_mode=cfg.limit_mode,
+            limit_seed=cfg.limit_seed, data_dir=cfg.data_dir,
         )  # fmt: skip
         self._timed("load", t)
 
@@ -305,11 +321,13 @@ class Run:
 
         backend_args = provenance.recordable(cfg.backend_options)
         run_hash = provenance.config_hash({
-            "model": cfg.model, "backend": backend_name, "backend_args": backend_args,
+            "model": cfg.model, "backend": backend_name,
+            "backend_args": identity_options(backend_name, backend_args),
             "source": cfg.source, "suite": suite,
             "tasks": [(e["name"], e["version"], e["data_sha256"], e["n"]) for e in tasks],
             "prompt": template.hash, "sampling": s_hash, "limit": cfg.limit,
             "official": cfg.official, "shard": shard_info,
+            **limit_identity(cfg.limit, cfg.limit_mode, cfg.limit_seed),
         })  # fmt: skip
         return _Plan(
             names=names, suite=suite, tasks=tasks, problems={p.id: p for p in problems},
@@ -321,7 +339,7 @@ class Run:
     def _describe(self, plan: _Plan) -> RunRecord:
         """run.json as written before generation starts (status incomplete, no metrics)."""
         cfg = self.cfg
-        return results.new_run(
+        run = results.new_run(
             run_id=self.dir.name, config_hash=plan.config_hash, model=cfg.model,
             backend=plan.backend_name, backend_args=plan.backend_args, source=cfg.source,
             suite=plan.suite, tasks=plan.tasks, prompt=plan.template, sampling=plan.sampling,
@@ -330,6 +348,8 @@ class Run:
             shard=plan.shard, packages=provenance.package_versions(plan.backend_name),
             git_commit=provenance.git_commit(), timings=self.timings,
         )  # fmt: skip
+        results.set_limit_mode(run, cfg.limit_mode, cfg.limit_seed)
+        return run
 
     def _finish(
         self,
@@ -353,8 +373,10 @@ class Run:
         results.set_timings(run, self.timings)
         results.write_run(self.dir, run)
         if errors:
-            log.warning("%d sample(s) failed to generate; the run is incomplete. Run the "
-                        "same command with --resume to retry them.", errors)  # fmt: skip
+            log.warning("%d of %d sample(s) have no completion (failed or missing generations): "
+                        "the run is incomplete. Fix the cause (for replay: the predictions "
+                        "file), then run the same command with --resume: only those are "
+                        "generated again.", errors, expected)  # fmt: skip
         return RunResult(path=self.dir, run=run, _samples=final)
 
     def _save_incomplete(self) -> None:
@@ -380,6 +402,12 @@ class Run:
         own = backend is None
         if own:
             backend = make_backend(plan.backend_name, cfg.model, cfg.backend_options)
+        from mwpbench.prompts import chat_model_warning
+
+        warning = chat_model_warning(plan.template, getattr(backend, "tokenizer", None),
+                                     cfg.model)  # fmt: skip
+        if warning:
+            log.warning(warning)
         describe: Callable[[], Any] | None = getattr(backend, "describe", None)
         if describe is not None and self.run is not None:
             args = provenance.recordable(describe(), drop=("backend", "model"))

@@ -248,3 +248,5 @@ class RunRecord(_RunFields, total=False):
     config_hash: str  # what --resume matches (absent in merged runs)
     regraded_at: str
     merged_from: list[MergedShard]
+    limit_mode: str  # with --limit: "stratified" or "random" (absent: the first N per task)
+    limit_seed: int  # the seed of a stratified or random --limit

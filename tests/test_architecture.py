@@ -12,14 +12,14 @@ PACKAGE = Path(__file__).resolve().parents[1] / "mwpbench"
 # stage -> rooms; a room is a module or a subpackage (its modules share the room)
 STAGES: list[tuple[str, ...]] = [
     ("types", "errors", "jsonio"),  # the ground floor: vocabulary
-    ("registry", "progress", "provenance", "sharding"),  # name tables and small services
+    ("registry", "progress", "provenance", "sharding", "harnesses"),  # names, small services
     ("config",),  # tasks/*.yaml (checks adapter names against the registry)
     ("datasets", "prompts", "grading", "backends"),  # the stages of the pipeline
     ("metrics",),
     ("results",),  # the run record
     ("runs",),  # grade, regrade, merge, compare sample lines and stored runs
-    ("runner", "report", "leaderboard", "datacheck"),  # drive and present
-    ("cli", "demo", "__init__", "__main__"),  # the doors
+    ("runner", "report", "leaderboard", "datacheck", "export"),  # drive and present
+    ("cli", "demo", "flaghints", "__init__", "__main__"),  # the doors
 ]
 DOORS = len(STAGES) - 1  # the doors may use one another
 

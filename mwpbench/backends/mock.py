@@ -5,7 +5,7 @@ Modes (pick one):
 - `text="..."`: the same text for every request;
 - default (`mode="gold"`): "The answer is \\boxed{<gold>}." from request.meta["gold"]
   (build_requests puts the problem's gold answer there); `mode="echo"` repeats the prompt.
-`fail_ids` lists request ids that fail for good (a Generation with an error), to test how
+`fail_ids` lists request ids (or problem ids) that fail for good (a Generation with an error), to test how
 a runner handles incomplete runs.
 """
 
@@ -81,7 +81,7 @@ class MockBackend(BackendBase):
         self.calls += 1
         out: list[Generation] = []
         for request in requests:
-            if request.id in self.fail_ids:
+            if request.id in self.fail_ids or request.meta.get("problem_id") in self.fail_ids:
                 gen = error_generation(request, "mock: scripted failure")
             else:
                 completions = []

@@ -1,11 +1,14 @@
 """Score completions produced elsewhere: replay them from files instead of generating.
 
-Two formats, detected per file:
+Formats, detected per line:
 - mwpbench JSONL, keyed by problem id: `{"id": ..., "completion": ...}` per line, with
   optional `sample_index` (default: order of appearance per id) and `finish_reason`.
 - the MWPBench driver's `<task>.prediction.json` (JSON lines with `question` and
   `completion`), keyed by question text (whitespace-trimmed); identical questions take
   their completions in file order.
+- other harnesses' outputs through `preset=` (`lm-eval`, `qwen25-math`) or field paths
+  (`completion_key=`, `id_key=`, `question_key=`; see mwpbench.harnesses): a row with
+  several completions (a path ending in `*`) gives sample indices 0, 1, ...
 A request whose completion is not in the files becomes a Generation with an error
 ("missing from replay file ..."); `missing` lists them and a warning gives the count.
 Nothing is invented. A malformed line raises DataError naming the file and line.
@@ -16,12 +19,13 @@ from __future__ import annotations
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 
+from mwpbench import harnesses
 from mwpbench.backends.base import BackendBase, OnResult, error_generation, validate_requests
-from mwpbench.errors import ConfigError, DataError
+from mwpbench.errors import ConfigError, DataError, MwpbenchError
 from mwpbench.types import Completion, FinishReason, Generation, GenerationRequest
 
 logger = logging.getLogger(__name__)
@@ -30,7 +34,8 @@ _FINISH = ("stop", "length")
 
 
 class ReplayBackend(BackendBase):
-    """Completions looked up by problem id (mwpbench JSONL) or question (driver files)."""
+    """Completions looked up by problem id (mwpbench JSONL) or question (driver files and
+    other harnesses' outputs, read through `preset` / `*_key` paths: mwpbench.harnesses)."""
 
     name = "replay"
 
@@ -39,23 +44,33 @@ class ReplayBackend(BackendBase):
         path: str | Path | Sequence[str | Path] | None = None,
         *,
         paths: Sequence[str | Path] | None = None,
-        key: str = "auto",
+        key: str | None = None,
         model: str | None = None,
+        preset: str | None = None,
+        completion_key: str | None = None,
+        id_key: str | None = None,
+        question_key: str | None = None,
     ) -> None:
         files = [path] if isinstance(path, (str, Path)) else list(path or [])
         files += list(paths or [])
         if not files:
             raise ConfigError("replay backend: give path= (one or more JSONL files)")
-        if key not in ("auto", "id", "question"):
-            raise ConfigError(f"replay backend: key must be auto, id or question, got {key!r}")
-        super().__init__(paths=[str(p) for p in files], key=key, model=model)
+        spec = harnesses.fields(preset, completion=completion_key, id=id_key,
+                                question=question_key, key=key)  # fmt: skip
+        super().__init__(paths=[str(p) for p in files], key=spec.key, model=model,
+                         **{k: v for k, v in (("preset", preset),
+                                              ("completion_key", completion_key),
+                                              ("id_key", id_key),
+                                              ("question_key", question_key)) if v})  # fmt: skip
+        self.spec = spec
         self.by_id: dict[str, dict[int, Completion]] = defaultdict(dict)
-        self.by_question: dict[str, list[Completion]] = defaultdict(list)
+        self.by_question: dict[str, list[tuple[Completion, ...]]] = defaultdict(list)
         self.missing: list[str] = []
         for f in files:
-            self._load(Path(f), key)
+            self._load(Path(f))
 
-    def _load(self, path: Path, key: str) -> None:
+    def _load(self, path: Path) -> None:
+        spec = self.spec
         try:
             handle = path.open(encoding="utf-8")
         except OSError as exc:
@@ -75,10 +90,11 @@ class ReplayBackend(BackendBase):
                     ) from exc
                 if not isinstance(row, dict):
                     raise DataError("expected a JSON object", path=str(path), line=lineno)
-                row_key = key if key != "auto" else ("id" if "id" in row else "question")
-                completion = _completion(row, path, lineno)
-                if row_key == "id":
-                    pid = _field(row, "id", path, lineno)
+                by_id = spec.key == "id" or (spec.key == "auto" and bool(
+                    harnesses.values(row, spec.id)))  # fmt: skip
+                completions = _completions(row, spec, path, lineno)
+                if by_id:
+                    pid = _field(row, spec.id, path, lineno)
                     index = row.get("sample_index")
                     if index is None:
                         index = next_index[pid]
@@ -89,17 +105,19 @@ class ReplayBackend(BackendBase):
                             line=lineno,
                             field="sample_index",
                         )
-                    if index in self.by_id[pid]:
-                        raise DataError(
-                            f"duplicate completion for id {pid!r} sample_index {index}",
-                            path=str(path),
-                            line=lineno,
-                        )
-                    self.by_id[pid][index] = completion
-                    next_index[pid] = max(next_index[pid], index + 1)
+                    for offset, completion in enumerate(completions):
+                        if index + offset in self.by_id[pid]:
+                            raise DataError(
+                                f"duplicate completion for id {pid!r} sample_index "
+                                f"{index + offset}",
+                                path=str(path),
+                                line=lineno,
+                            )
+                        self.by_id[pid][index + offset] = completion
+                    next_index[pid] = max(next_index[pid], index + len(completions))
                 else:
-                    question = _field(row, "question", path, lineno).strip()
-                    self.by_question[question].append(completion)
+                    question = _field(row, spec.question, path, lineno).strip()
+                    self.by_question[question].append(completions)
 
     def _lookup(
         self, request: GenerationRequest, cursor: dict[str, int]
@@ -114,11 +132,15 @@ class ReplayBackend(BackendBase):
         question = request.meta.get("question")
         if question is not None:
             question = question.strip()
-            queue = self.by_question.get(question, [])
+            rows = self.by_question.get(question, [])
             start = cursor.get(question, 0)
-            if len(queue) - start >= n:
+            if start < len(rows) and len(rows[start]) >= n:  # a row holds all n samples
+                cursor[question] = start + 1
+                return rows[start][:n]
+            taken = [c for row in rows[start : start + n] for c in row[:1]]  # a row per sample
+            if len(taken) >= n:
                 cursor[question] = start + n
-                return tuple(queue[start : start + n])
+                return tuple(taken[:n])
         return None
 
     def generate(
@@ -156,16 +178,36 @@ class ReplayBackend(BackendBase):
 
 
 def _field(row: dict[str, Any], name: str, path: Path, lineno: int) -> str:
-    value = row.get(name)
-    if not isinstance(value, str):
+    found = harnesses.values(row, name)
+    value = harnesses.text(found[0]) if found else None
+    if value is None:
+        guess = harnesses.guess_preset(row)
+        hint = (f"; the line looks like {guess} output: add --preset {guess}"
+                if guess not in (None, "mwpbench") else "")  # fmt: skip
         raise DataError(
-            f"field {name!r} is missing or not a string", path=str(path), line=lineno, field=name
-        )
+            f"field {name!r} is missing or not a string (the line has {harnesses.describe(row)})"
+            + hint,
+            path=str(path), line=lineno, field=name,
+        )  # fmt: skip
     return value
 
 
-def _completion(row: dict[str, Any], path: Path, lineno: int) -> Completion:
-    text = _field(row, "completion", path, lineno)
+def _completions(
+    row: dict[str, Any], spec: harnesses.Fields, path: Path, lineno: int
+) -> tuple[Completion, ...]:
+    """The row's completions (several when the completion path ends in `*`)."""
+    found = harnesses.values(row, spec.completion)
+    if len(found) <= 1:
+        return (_completion(row, spec.completion, path, lineno),)
+    texts = [harnesses.text(v) for v in found]
+    if any(t is None for t in texts):
+        raise DataError(f"{spec.completion!r} holds a value that is not text", path=str(path),
+                        line=lineno, field=spec.completion)  # fmt: skip
+    reason = _reason(row, path, lineno)
+    return tuple(Completion(text=str(t), finish_reason=reason) for t in texts)
+
+
+def _reason(row: dict[str, Any], path: Path, lineno: int) -> FinishReason:
     reason = row.get("finish_reason") or "stop"
     if reason not in _FINISH:
         raise DataError(
@@ -174,4 +216,43 @@ def _completion(row: dict[str, Any], path: Path, lineno: int) -> Completion:
             line=lineno,
             field="finish_reason",
         )
-    return Completion(text=text, finish_reason=cast(FinishReason, reason))
+    return cast(FinishReason, reason)
+
+
+def _completion(row: dict[str, Any], name: str, path: Path, lineno: int) -> Completion:
+    return Completion(text=_field(row, name, path, lineno), finish_reason=_reason(row, path, lineno))
+
+
+def first_keys(options: Mapping[str, Any], k: int = 3) -> tuple[str, list[str]]:
+    """What the first `k` rows of the replay files are matched by ("id" or "question") and
+    their values, for messages that put them next to the problem ids a run wanted. Reads
+    only the first lines; never raises."""
+    files = options.get("path") or options.get("paths") or []
+    files = [files] if isinstance(files, (str, Path)) else list(files)
+    try:
+        spec = harnesses.fields(options.get("preset"), completion=options.get("completion_key"),
+                                id=options.get("id_key"), question=options.get("question_key"),
+                                key=options.get("key"))  # fmt: skip
+    except MwpbenchError:
+        return "id", []
+    kind, out = "id", []
+    for f in files:
+        try:
+            with open(f, encoding="utf-8") as handle:
+                for line in handle:
+                    try:
+                        row = json.loads(line)
+                    except json.JSONDecodeError:
+                        continue
+                    if not isinstance(row, dict):
+                        continue
+                    ids = harnesses.values(row, spec.id) if spec.key != "question" else []
+                    kind, path = ("id", spec.id) if ids else ("question", spec.question)
+                    found = ids or harnesses.values(row, path)
+                    if found:
+                        out.append(str(found[0]))
+                    if len(out) >= k:
+                        return kind, out
+        except OSError:
+            continue
+    return kind, out

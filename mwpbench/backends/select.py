@@ -6,6 +6,7 @@ accepts), and errors that say what to do.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from collections.abc import Mapping
 from pathlib import Path
@@ -54,6 +55,24 @@ def make_backend(name: str, model: str, options: Mapping[str, Any]) -> Backend:
         ) from exc
 
 
+_SDK = {"hf": "transformers", "vllm": "vllm"}
+_LM_EVAL_MODEL_TYPES = {
+    "hf": "hf", "hf-auto": "hf", "huggingface": "hf", "vllm": "vllm",
+    "local-completions": "openai", "local-chat-completions": "openai",
+    "openai-completions": "openai", "openai-chat-completions": "openai",
+}  # fmt: skip
+
+RESULT_FREE_OPTIONS: dict[str, tuple[str, ...]] = {"replay": ("path", "paths")}
+"""Backend options that do not change what a run produces: left out of the configuration
+hash, so that `--resume` continues a replay run under a new --predictions file name."""
+
+
+def identity_options(name: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    """The backend options that make a run what it is (for the configuration hash)."""
+    free = RESULT_FREE_OPTIONS.get(name, ())
+    return {k: v for k, v in options.items() if k not in free}
+
+
 def choose_backend(requested: str | None, options: Mapping[str, Any]) -> str:
     """The backend name a run uses: the requested one, replay when `options` name
     predictions (`path`), else `default_backend()`."""
@@ -67,8 +86,26 @@ def check_backend(name: str, model: str, options: Mapping[str, Any]) -> None:
             f"model path {model} does not exist; give a local model folder or a Hugging "
             "Face model id (org/name)"
         )
+    if name in ("hf", "vllm") and model in _LM_EVAL_MODEL_TYPES:
+        raise ConfigError(
+            f"--model {model} names lm-evaluation-harness's model type; here --model is the "
+            f"model itself (a Hugging Face id or a local folder) and the backend is --backend "
+            f"{_LM_EVAL_MODEL_TYPES[model]}"
+        )
+    if name in ("hf", "vllm") and importlib.util.find_spec(_SDK[name]) is not None:
+        from mwpbench.backends.hub import check_model
+
+        check_model(model)  # a missing SDK is reported first, when the backend is built
     if name == "replay" and not options.get("path"):
         raise ConfigError("--backend replay needs --predictions FILE (JSONL with id, completion)")
+    if name == "replay":
+        paths = options["path"]
+        for path in [paths] if isinstance(paths, (str, Path)) else list(paths):
+            if not Path(path).is_file():
+                raise ConfigError(
+                    f"--predictions {path}: no such file (checked before any data is loaded); "
+                    "give the JSONL file of completions, one object per line"
+                )
 
 
 def check_backend_sampling(backend: str | Backend, sampling: SamplingParams) -> None:
@@ -84,9 +121,11 @@ def check_backend_sampling(backend: str | Backend, sampling: SamplingParams) -> 
 
 
 __all__ = [
+    "RESULT_FREE_OPTIONS",
     "check_backend",
     "check_backend_sampling",
     "choose_backend",
     "default_backend",
+    "identity_options",
     "make_backend",
 ]

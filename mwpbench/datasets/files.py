@@ -14,7 +14,7 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from mwpbench.config import FileSpec
+from mwpbench.config import FileSpec, TaskSpec
 from mwpbench.errors import ChecksumError, ConfigError, DataError
 
 log = logging.getLogger(__name__)
@@ -22,6 +22,41 @@ log = logging.getLogger(__name__)
 DataFiles = str | os.PathLike | Sequence[str | os.PathLike] | Mapping[str, str | os.PathLike]
 
 
+
+
+LOCAL_COPY = (
+    "Without network, use a local copy: --data-file PATH or --data-dir ROOT (a mirror with "
+    "one folder per dataset) on the command line, data_files= in Python"
+)
+
+
+def download_failure(exc: BaseException) -> str:
+    """Why a download failed, in words: DNS, connection refused, an HTTP status, a timeout,
+    offline mode; read from the exception and its causes."""
+    import socket
+
+    seen: list[BaseException] = []
+    cause: BaseException | None = exc
+    while cause is not None and cause not in seen and len(seen) < 10:
+        seen.append(cause)
+        cause = cause.__cause__ or cause.__context__
+    for err in seen:
+        status = getattr(err, "status", None) or getattr(getattr(err, "response", None),
+                                                          "status_code", None)  # fmt: skip
+        if isinstance(status, int) and 400 <= status < 600:
+            word = {401: "unauthorized", 403: "forbidden", 404: "not found"}.get(status, "")
+            return f"HTTP {status}{' (' + word + ')' if word else ''}"
+        if isinstance(err, socket.gaierror):
+            return ("DNS lookup failed (no network, or no name server: offline or air-gapped "
+                    "machine?)")  # fmt: skip
+        if isinstance(err, ConnectionRefusedError):
+            return "connection refused (a firewall or proxy in the way?)"
+        if isinstance(err, TimeoutError) or "timeout" in type(err).__name__.lower():
+            return "the connection timed out"
+    if os.environ.get("HF_DATASETS_OFFLINE", "") in ("1", "true", "TRUE", "yes"):
+        return "HF_DATASETS_OFFLINE is set and the file is not in the cache"
+    first = seen[-1] if seen else exc
+    return f"{type(first).__name__}: {first}"
 
 
 def file_hashes(path: Path) -> dict[str, str]:
@@ -45,7 +80,8 @@ def verify(path: Path, spec: FileSpec) -> dict[str, str]:
             raise ChecksumError(
                 f"{key} is {actual[key]}, expected {expected} for {spec.url}. The file is "
                 "corrupt or not the pinned version: delete it (or the cached download) and "
-                "load again, or pass your own copy with data_files=",
+                "load again, or pass your own copy (--data-file / --data-dir; data_files= in "
+                "Python)",
                 path=str(path),
             )
     return actual
@@ -71,12 +107,12 @@ def download(spec: FileSpec, *, cache_dir: str | os.PathLike | None = None) -> P
         except ImportError as exc:  # fsspec's HTTP filesystem needs aiohttp
             raise DataError(
                 f"cannot download {spec.url}: {exc}. Install it (pip install aiohttp requests) "
-                "or pass a local copy with data_files=",
+                f"or {LOCAL_COPY}",
             ) from exc
         except Exception as exc:  # network and cache errors of any kind
             raise DataError(
-                f"cannot download {spec.url}: {exc}. Check the network, or download the file "
-                "yourself and pass it with data_files=",
+                f"cannot download {spec.url}: {download_failure(exc)}. {LOCAL_COPY} (README: "
+                "Offline and air-gapped clusters)",
             ) from exc
         try:
             verify(local, spec)
@@ -102,12 +138,27 @@ def local_release_files(data_files: DataFiles) -> list[Path]:
         paths = _paths(data_files)
     if not paths:
         raise ConfigError("data_files is empty: pass at least one file")
+    out: list[Path] = []
     for path in paths:
         if path.is_dir():
-            raise ConfigError(f"{path}: pass the release file itself, not a folder")
-        if not path.is_file():
+            out += release_files_in(path)
+        elif not path.is_file():
             raise DataError("no such file", path=str(path))
-    return paths
+        else:
+            out.append(path)
+    return out
+
+
+def release_files_in(folder: Path) -> list[Path]:
+    """The files in MWPBench release form (records with data_topic) in a folder; a
+    ConfigError saying what the folder holds when there is none."""
+    found = [p for p in _data_files_in(folder) if _is_release(p)]
+    if not found:
+        raise ConfigError(
+            f"{folder}: no file in the MWPBench release form (records with data_topic) in this "
+            f"folder; it {_listing(folder)}. For the original datasets add --source native"
+        )
+    return found
 
 
 def local_native_files(data_files: DataFiles, specs: Mapping[str, FileSpec]) -> dict[str, Path]:
@@ -132,6 +183,9 @@ def local_native_files(data_files: DataFiles, specs: Mapping[str, FileSpec]) -> 
             out = {
                 n: folder / s.basename for n, s in specs.items() if (folder / s.basename).exists()
             }
+            only = _data_files_in(folder)
+            if not out and len(specs) == 1 and len(only) == 1:  # one file, another name
+                out = {next(iter(specs)): only[0]}
         elif len(paths) == 1 and len(specs) == 1:
             out = {next(iter(specs)): paths[0]}
         else:
@@ -153,3 +207,100 @@ def local_native_files(data_files: DataFiles, specs: Mapping[str, FileSpec]) -> 
         if not path.is_file():
             raise DataError("no such file", path=str(path))
     return {n: out[n] for n in specs}
+
+
+def _data_files_in(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in (".json", ".jsonl"))
+
+
+def _listing(folder: Path, limit: int = 8) -> str:
+    try:
+        names = sorted(p.name + ("/" if p.is_dir() else "") for p in folder.iterdir()
+                       if not p.name.startswith("."))  # fmt: skip
+    except OSError:
+        return "cannot be listed"
+    if not names:
+        return "is empty"
+    return "holds " + ", ".join(names[:limit]) + (" ..." if len(names) > limit else "")
+
+
+def mirror_files(root: str | os.PathLike[str], spec: TaskSpec, source: str) -> Path:
+    """The data of task `spec` in a local mirror ROOT of the public repositories: one folder
+    per dataset with the files under their published names (the task YAML's `mirror:`;
+    ../shared/data has this layout). ROOT/<folder> (or ROOT/<task>) may also be a single
+    file, ROOT/<task>.jsonl. For the release source: the folder's release-form file, else
+    the release file itself (full_test.json) in ROOT or one folder down. ConfigError naming
+    the task and what ROOT holds otherwise."""
+    base = Path(root).expanduser()
+    if not base.is_dir():
+        raise ConfigError(f"--data-dir {base}: not a folder")
+    if source not in spec.sources:
+        raise ConfigError(f"task {spec.name} has no {source!r} source ({spec.path}): add "
+                          f"--source {next(iter(spec.sources))}")  # fmt: skip
+    mirror = spec.mirror
+    folders = list(dict.fromkeys([*([mirror.folder] if mirror else []), spec.name]))
+    folder: Path | None = None
+    for name in folders:
+        here = base / name
+        if here.is_dir():
+            folder = here
+            break
+        for suffix in (".jsonl", ".json"):
+            if (base / f"{name}{suffix}").is_file():
+                return base / f"{name}{suffix}"
+    if folder is not None and source == "native":
+        if mirror is not None and folder.name == mirror.folder and mirror.native != ".":
+            if (folder / mirror.native).is_file():
+                return folder / mirror.native
+        return folder  # the files under their published names (local_native_files)
+    if source == "mwpbench":
+        found = _release_in(folder, spec) if folder is not None else None
+        found = found or _release_file(base, spec)
+        if found is not None:
+            return found
+        if folder is not None:
+            label = spec.label or spec.name
+            raise ConfigError(
+                f"task {spec.name}: {folder} has no file in the MWPBench release form (records "
+                f"with data_topic); it {_listing(folder)} -- the original {label} files: add "
+                f"--source native (or give the release file: --data-file {spec.name}=PATH)"
+            )
+    where = " or ".join(f"{base / n}/" for n in folders)
+    raise ConfigError(
+        f"task {spec.name}: no data for it under --data-dir {base}: expected {where} "
+        f"(with {', '.join(_expected(spec, source))}); {base} {_listing(base)}"
+    )
+
+
+def _expected(spec: TaskSpec, source: str) -> list[str]:
+    if source == "mwpbench" and spec.mirror is not None and spec.mirror.release:
+        return [spec.mirror.release]
+    return [f.basename for f in spec.sources[source].files.values()]
+
+
+def _release_in(folder: Path, spec: TaskSpec) -> Path | None:
+    """A release-form file in the dataset's own folder (the mirror's, else any)."""
+    mirror = spec.mirror
+    if mirror is not None and mirror.release and (folder / mirror.release).is_file():
+        return folder / mirror.release
+    for path in _data_files_in(folder):
+        if _is_release(path):
+            return path
+    return None
+
+
+def _release_file(base: Path, spec: TaskSpec) -> Path | None:
+    """The pinned release file itself (full_test.json) in ROOT or one folder down."""
+    for name in dict.fromkeys(f.basename for f in spec.sources["mwpbench"].files.values()):
+        if (base / name).is_file():
+            return base / name
+        below = sorted(base.glob(f"*/{name}"))
+        if len(below) == 1:
+            return below[0]
+    return None
+
+
+def _is_release(path: Path) -> bool:
+    from mwpbench.datasets.diagnose import RELEASE, guess
+
+    return guess(path) == RELEASE

@@ -17,10 +17,11 @@ from pathlib import Path
 
 from mwpbench import config
 from mwpbench.config import SOURCES, TaskSpec
+from mwpbench.datasets import diagnose
 from mwpbench.datasets import release as release_format
 from mwpbench.datasets.base import Adapter, Context, Drop, Record
 from mwpbench.datasets.files import DataFiles, download, local_native_files, local_release_files
-from mwpbench.errors import ConfigError, DataError, UnknownNameError
+from mwpbench.errors import ConfigError, DataError, MwpbenchError, UnknownNameError
 from mwpbench.registry import ADAPTERS, resolve
 from mwpbench.types import Problem
 
@@ -52,6 +53,41 @@ def get_adapter(name: str) -> Adapter:
     return resolve("adapter", name, ADAPTERS)
 
 
+def task_adapter(spec: TaskSpec) -> Adapter:
+    """The adapter of a task: a registered one, or an included task's module (its file is
+    imported once, under a name of its own; it must define `ADAPTER`)."""
+    if spec.adapter_file is None:
+        return get_adapter(spec.adapter)
+    import hashlib
+    import importlib.util
+    import sys
+
+    digest = hashlib.sha256(spec.adapter_file.encode()).hexdigest()[:12]
+    module_name = f"mwpbench_included_{spec.adapter}_{digest}"
+    module = sys.modules.get(module_name)
+    if module is None:
+        found = importlib.util.spec_from_file_location(module_name, spec.adapter_file)
+        if found is None or found.loader is None:
+            raise ConfigError(f"{spec.adapter_file}: cannot be imported as a Python module")
+        module = importlib.util.module_from_spec(found)
+        sys.modules[module_name] = module
+        try:
+            found.loader.exec_module(module)
+        except Exception as exc:
+            del sys.modules[module_name]
+            raise ConfigError(
+                f"{spec.adapter_file} (adapter of task {spec.name}) failed to import: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+    adapter = getattr(module, "ADAPTER", None)
+    if not isinstance(adapter, Adapter):
+        raise ConfigError(
+            f"{spec.adapter_file} must define ADAPTER = mwpbench.datasets.base.Adapter(...) "
+            "(see docs/adding-a-dataset.md)"
+        )
+    return adapter
+
+
 def load_task(
     name: str,
     *,
@@ -77,13 +113,48 @@ def load(
     limit: int | None = None,
     release: str | None = None,
 ) -> LoadResult:
-    """Like load_task, with the drop counts and file list (used by check-data)."""
+    """Like load_task, with the drop counts and file list (used by check-data). A DataError
+    names the task and, for a local file, what the file looks like instead."""
     spec = config.get_task(name)
     if source not in SOURCES:
         raise UnknownNameError("source", source, list(SOURCES))
     if limit is not None and limit < 0:
         raise ConfigError(f"limit must be >= 0, got {limit}")
-    adapter = get_adapter(spec.adapter)
+    try:
+        return _load(spec, source, data_files, limit, release)
+    except (DataError, ConfigError) as exc:
+        raise _explained(exc, spec, source, local=data_files is not None) from None
+
+
+def _explained(exc: MwpbenchError, spec: TaskSpec, source: str, *, local: bool) -> MwpbenchError:
+    """`exc` with the task named first and, for a local file, a guess at the cause."""
+    text = str(exc)
+    if not text.startswith(f"task {spec.name}"):
+        text = f"task {spec.name}: {text}"
+    path = getattr(exc, "path", None)
+    if local and path is not None:
+        labels = {name: t.label for name, t in config.load_tasks().items()}
+        native_release = task_adapter(spec).read is release_format.read
+        guess = diagnose.hint(spec.name, source, path, labels, native_release=native_release)
+        if guess:
+            text += f" -- {guess}"
+    exc.args = (text,)
+    return exc
+
+
+def _load(
+    spec: TaskSpec,
+    source: str,
+    data_files: DataFiles | None,
+    limit: int | None,
+    release: str | None,
+) -> LoadResult:
+    name = spec.name
+    if source not in spec.sources:
+        other = next(iter(spec.sources))
+        raise ConfigError(f"task {name} has no {source!r} source ({spec.path}): use --source "
+                          f"{other}")  # fmt: skip
+    adapter = task_adapter(spec)
     result = LoadResult(task=name, source=source, problems=[])
     if source == "mwpbench":
         adapter = release_format.ADAPTER
@@ -126,7 +197,9 @@ def load(
 
 
 def _context(spec: TaskSpec, source: str, adapter: Adapter) -> Context:
-    topics = spec.sources[source].topics or spec.sources["mwpbench"].topics
+    topics = spec.sources[source].topics or (
+        spec.sources["mwpbench"].topics if "mwpbench" in spec.sources else {}
+    )
     return Context(
         task=spec.name,
         source=source,
@@ -165,6 +238,8 @@ def all_topics() -> dict[str, str]:
     """Every release data_topic -> its task, over all task definitions."""
     out: dict[str, str] = {}
     for task in config.load_tasks().values():
+        if "mwpbench" not in task.sources:
+            continue
         for topic in task.sources["mwpbench"].topics:
             out[topic] = task.name
     return out

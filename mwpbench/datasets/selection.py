@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import json
 import os
+import random
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from mwpbench import config
-from mwpbench.datasets.files import file_hashes
+from mwpbench.datasets.files import file_hashes, mirror_files, release_files_in
 from mwpbench.datasets.loader import all_topics, list_tasks, load
 from mwpbench.errors import ConfigError
 from mwpbench.types import LoadedTask, Problem
@@ -25,7 +26,16 @@ DEFAULT_SUITE = "mwpbench"
 
 def _release_tasks(data_files: Any) -> list[str]:
     """The tasks whose data_topics occur in local release-format files (list_tasks order)."""
-    paths = [data_files] if isinstance(data_files, (str, os.PathLike)) else list(data_files)
+    given = [data_files] if isinstance(data_files, (str, os.PathLike)) else list(data_files)
+    paths: list[str | os.PathLike[str]] = []
+    for path in given:
+        if Path(path).is_dir():
+            try:
+                paths += release_files_in(Path(path))
+            except ConfigError:
+                continue  # the loader says what the folder holds
+        else:
+            paths.append(path)
     topic_task = all_topics()
     found: set[str] = set()
     for path in paths:
@@ -102,6 +112,92 @@ def _sha256(path: str) -> str:
     return _HASHES[path]
 
 
+LIMIT_MODES = ("first", "stratified", "random")
+"""How --limit N picks a task's problems: the first N in file order (MATH's first 100 are
+all Algebra), N spread over the subsets (and item levels) in proportion to their sizes,
+or N at random; the last two are seeded and keep file order."""
+
+
+def check_limit(limit: int | None, mode: str) -> None:
+    """ConfigError for an unknown mode."""
+    if mode not in LIMIT_MODES:
+        raise ConfigError(f"--limit-mode must be one of {', '.join(LIMIT_MODES)}, got {mode!r}")
+
+
+def limit_warning(limit: int | None, mode: str) -> str | None:
+    """The reminder that a limited run is a test run (None without --limit)."""
+    if limit is None:
+        return None
+    return (f"--limit {limit} ({mode}): a limited run is for testing the setup; its numbers are "
+            "not comparable with full runs or the paper (the leaderboard marks it)")  # fmt: skip
+
+
+def limit_identity(limit: int | None, mode: str, seed: int) -> dict[str, Any]:
+    """What of the limit options makes a run what it is (for the configuration hash): the
+    mode and seed of a limit that is not the first N, else nothing (older hashes hold)."""
+    if limit is None or mode == "first":
+        return {}
+    return {"limit_mode": mode, "limit_seed": seed}
+
+
+def limit_problems(
+    problems: Sequence[Problem], limit: int | None, mode: str = "first", seed: int = 0
+) -> list[Problem]:
+    """`limit` problems of one task, picked by `mode` (LIMIT_MODES), in file order."""
+    if limit is None or limit >= len(problems):
+        return list(problems)
+    if mode == "first":
+        return list(problems[:limit])
+    task = problems[0].task if problems else ""
+    rng = random.Random(f"mwpbench-limit/{seed}/{task}")  # str seeds hash stably (sha512)
+    if mode == "random":
+        chosen = set(rng.sample(range(len(problems)), limit))
+    elif mode == "stratified":
+        strata: dict[tuple[str, str], list[int]] = {}
+        for i, p in enumerate(problems):
+            strata.setdefault((p.subset, str(p.level)), []).append(i)
+        chosen = set()
+        for members, quota in zip(strata.values(), _quotas([len(m) for m in strata.values()],
+                                                           limit)):  # fmt: skip
+            chosen.update(rng.sample(members, quota))
+    else:
+        raise ConfigError(f"limit mode must be one of {', '.join(LIMIT_MODES)}, got {mode!r}")
+    return [p for i, p in enumerate(problems) if i in chosen]
+
+
+def _quotas(sizes: Sequence[int], total: int) -> list[int]:
+    """`total` shared in proportion to `sizes` (largest remainder; ties to the larger,
+    then the earlier group)."""
+    whole = sum(sizes)
+    exact = [total * s / whole for s in sizes]
+    quotas = [int(e) for e in exact]
+    order = sorted(range(len(sizes)), key=lambda i: (-(exact[i] - quotas[i]), -sizes[i], i))
+    for i in order[: total - sum(quotas)]:
+        quotas[i] += 1
+    return quotas
+
+
+def data_dir_files(
+    root: str | os.PathLike[str], names: Sequence[str], source: str
+) -> dict[str, Path]:
+    """{task: its files} under the local mirror `root` (`--data-dir`); one ConfigError that
+    lists every task it lacks."""
+    out: dict[str, Path] = {}
+    problems: list[str] = []
+    for name in names:
+        try:
+            out[name] = mirror_files(root, config.get_task(name), source)
+        except ConfigError as exc:
+            problems.append(str(exc))
+    if problems:
+        head = ""
+        if source == "mwpbench" and all("add --source native" in p for p in problems):
+            head = (f"--data-dir {root} holds the original datasets, not the MWPBench release "
+                    "form: add --source native to read them\n")  # fmt: skip
+        raise ConfigError(head + "\n".join(problems))
+    return out
+
+
 def load_problems(
     names: Sequence[str],
     *,
@@ -110,8 +206,21 @@ def load_problems(
     release: str | None,
     limit: int | None,
     official: bool,
+    limit_mode: str = "first",
+    limit_seed: int = 0,
+    data_dir: str | os.PathLike[str] | None = None,
 ) -> list[LoadedTask]:
-    """Every task of the run (in order) with its problems (file order, capped, limited)."""
+    """Every task of the run (in order) with its problems (file order, capped, limited).
+    `data_dir`: a local mirror for every task that `data_files` does not name."""
+    if data_dir is not None:
+        if data_files is not None and not isinstance(data_files, Mapping):
+            raise ConfigError(
+                "give --data-dir ROOT or --data-file PATH, not both (--data-file TASK=PATH may "
+                "replace one task's files under --data-dir)"
+            )
+        given = dict(data_files or {})
+        mirrored = data_dir_files(data_dir, [n for n in names if n not in given], source)
+        data_files = {**{n: str(p) for n, p in mirrored.items()}, **given}
     if isinstance(data_files, Mapping):
         unknown = [t for t in data_files if t not in names]
         if unknown:
@@ -129,8 +238,7 @@ def load_problems(
         task_problems = loaded.problems
         if official:
             task_problems = paper_cap(task_problems)
-        if limit is not None:
-            task_problems = task_problems[:limit]
+        task_problems = limit_problems(task_problems, limit, limit_mode, limit_seed)
         spec = config.get_task(name)
         out.append(LoadedTask(
             name=name, version=spec.version, source=source,
@@ -156,8 +264,14 @@ def default_prompt(names: Sequence[str]) -> str:
 
 __all__ = [
     "DEFAULT_SUITE",
+    "LIMIT_MODES",
     "PAPER_CAP",
+    "check_limit",
+    "data_dir_files",
     "default_prompt",
+    "limit_identity",
+    "limit_warning",
+    "limit_problems",
     "load_problems",
     "paper_cap",
     "resolve_tasks",

@@ -20,10 +20,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mwpbench import jsonio
+from mwpbench import harnesses, jsonio
 from mwpbench.errors import DataError, UnknownNameError
 from mwpbench.grading.api import DEFAULT_TIMEOUT, grade_many
 from mwpbench.grading.official import grade_official
+from mwpbench.harnesses import Fields
 from mwpbench.types import GRADERS, Verdict
 
 log = logging.getLogger(__name__)
@@ -38,14 +39,16 @@ class BatchSummary:
     official_correct: int = 0
     statuses: Counter[str] = field(default_factory=Counter)
     skipped: list[tuple[int, str]] = field(default_factory=list)  # (line number, reason)
+    first_row: dict[str, Any] | None = field(default=None, repr=False)  # for messages
 
     @property
-    def accuracy(self) -> float:
-        return self.correct / self.total if self.total else 0.0
+    def accuracy(self) -> float | None:
+        """Strict accuracy; None when nothing was graded (0/0 is no accuracy)."""
+        return self.correct / self.total if self.total else None
 
     @property
-    def official_accuracy(self) -> float:
-        return self.official_correct / self.total if self.total else 0.0
+    def official_accuracy(self) -> float | None:
+        return self.official_correct / self.total if self.total else None
 
 
 def grade_items(
@@ -87,8 +90,14 @@ def _with_strict(
         yield out
 
 
-def read_items(path: Path, summary: BatchSummary) -> Iterator[dict[str, Any]]:
-    """Records of a JSONL file; bad lines go to `summary.skipped` with the reason."""
+def read_items(
+    path: Path, summary: BatchSummary, spec: Fields | None = None
+) -> Iterator[dict[str, Any]]:
+    """Items of a JSONL file, read with `spec` (default: {completion, gold[, id]} per line;
+    see mwpbench.harnesses for other harnesses' layouts). A row whose completion path holds
+    several completions gives one item each (id `<id>#<k>`). Bad lines go to
+    `summary.skipped` with the reason."""
+    spec = spec or Fields()
     try:
         handle = path.open(encoding="utf-8")
     except OSError as exc:
@@ -105,15 +114,39 @@ def read_items(path: Path, summary: BatchSummary) -> Iterator[dict[str, Any]]:
             if not isinstance(record, dict):
                 summary.skipped.append((number, "not a JSON object"))
                 continue
-            gold = record.get("gold")
-            if isinstance(gold, (int, float)) and not isinstance(gold, bool):
-                record["gold"] = str(gold)  # {"gold": 18}: a number is its own answer text
-            missing = [k for k in ("completion", "gold") if not isinstance(record.get(k), str)]
-            if missing:
-                summary.skipped.append((number, f"missing or non-string field {missing[0]!r}"))
+            if summary.first_row is None:
+                summary.first_row = record
+            completions = [harnesses.text(v) for v in harnesses.values(record, spec.completion)]
+            gold = harnesses.gold_text(spec, record)
+            if not completions or any(c is None for c in completions):
+                summary.skipped.append((number, f"no string at {spec.completion!r} (completion)"))
                 continue
-            record.setdefault("id", f"line{number}")
-            yield record
+            if gold is None:
+                summary.skipped.append((number, f"no string or number at {spec.gold!r} (gold)"))
+                continue
+            found = harnesses.values(record, spec.id)
+            ident = harnesses.text(found[0]) if found else None
+            ident = ident if ident is not None else f"line{number}"
+            extra = _options(record)
+            for k, completion in enumerate(completions):
+                yield {**extra, "completion": completion, "gold": gold,
+                       "id": ident if len(completions) == 1 else f"{ident}#{k}"}  # fmt: skip
+
+
+def _options(record: Mapping[str, Any]) -> dict[str, Any]:
+    """What the graders may use of a row besides completion and gold, when well formed:
+    `task` (a name), `finish_reason` (stop/length), `choices` ({letter: text})."""
+    out: dict[str, Any] = {}
+    if isinstance(record.get("task"), str):
+        out["task"] = record["task"]
+    if record.get("finish_reason") in ("stop", "length"):
+        out["finish_reason"] = record["finish_reason"]
+    choices = record.get("choices")
+    if isinstance(choices, dict) and all(
+        isinstance(k, str) and isinstance(v, str) for k, v in choices.items()
+    ):
+        out["choices"] = choices
+    return out
 
 
 def grade_file(
@@ -122,14 +155,16 @@ def grade_file(
     *,
     jobs: int | None = None,
     timeout: float = DEFAULT_TIMEOUT,
+    spec: Fields | None = None,
 ) -> BatchSummary:
-    """Grade every record of `path` (strict and official), write verdicts JSONL to `output`."""
+    """Grade every record of `path` (strict and official), write verdicts JSONL to `output`.
+    `spec` says where a row keeps its completion, gold and id (mwpbench.harnesses)."""
     src, dst = Path(path), Path(output)
     summary = BatchSummary()
     records: deque[dict[str, Any]] = deque()
 
     def items() -> Iterator[dict[str, Any]]:
-        for record in read_items(src, summary):
+        for record in read_items(src, summary, spec):
             records.append(record)
             yield record
 
