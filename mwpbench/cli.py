@@ -464,7 +464,8 @@ def _os_error_message(exc: OSError) -> str:
     """One line for an operating-system error, with what to do next."""
     import errno
 
-    where = f" ({exc.filename})" if exc.filename else ""
+    name = exc.filename2 or exc.filename  # a copy names its source first
+    where = f" ({name})" if name else ""
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return f"disk full{where}. Free some space, then run the same command again."
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):

@@ -860,6 +860,7 @@ def locate_run_dir(
     --resume; a run made with other options; a second run of the same options without
     --resume or --run-id (it would be a second row of the same thing)."""
     out = Path(output).expanduser()
+    check_writable(out)
     if run_id is not None:
         path = out / check_run_id(run_id)
         if not (path.exists() or path.is_symlink()):
@@ -907,6 +908,20 @@ def locate_run_dir(
         log.warning("--resume: no earlier run with these options in %s; starting a new one",
                     out)  # fmt: skip
     return RunTarget(_fresh_path(out, model, config_hash), exists=False, named=False)
+
+
+def check_writable(out: Path) -> None:
+    """The output folder can be made and written (checked on its nearest existing folder,
+    before any model is loaded)."""
+    probe = out
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise RunError(f"cannot write {out}: {probe} is a file, not a folder. Choose a "
+                       "writable folder with --output.")  # fmt: skip
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise RunError(f"cannot write {out}: {probe} is not writable. Choose a writable "
+                       "folder with --output.")  # fmt: skip
 
 
 def _fresh_path(out: Path, model: str, config_hash: str) -> Path:

@@ -221,6 +221,7 @@ BAD_STARTS = [
     (["--backend", "mock", "--run-id", "..", "--resume"], 2, "--run-id '..' is refused"),
     (["--backend", "mock", "--run-id", ".hidden"], 2, "is refused"),
     (["--backend", "mock", "--prompt", "{tmp}/notes.txt"], 2, "not a template file"),
+    (["--backend", "mock", "--output", "{tmp}/notes.txt/out"], 1, "notes.txt is a file"),
 ]  # fmt: skip
 
 
@@ -317,3 +318,17 @@ def test_the_retry_counts_in_run_json_are_real(release, tmp_path):
         assert code == 0 and server.attempts[first] == 3
     stats = json.loads((tmp_path / "r" / "run.json").read_text())["model"]["backend_args"]["stats"]
     assert stats == {"attempts": 9, "retries": 2, "failed": 0}
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "1e309"])
+def test_no_command_takes_an_infinite_grading_limit(release, tmp_path, capsys, value):
+    run_dir = tmp_path / "r"
+    assert main(["eval", "--model", "m", "--backend", "mock", "--data-file", str(release),
+                 "--output", str(tmp_path), "--run-id", "r", "-q", "-j", "1"]) == 0  # fmt: skip
+    before = (run_dir / "samples.jsonl").read_bytes()
+    capsys.readouterr()
+    for argv in (["grade", "--pred", "1", "--gold", "1", "--timeout", value],
+                 ["regrade", str(run_dir), "-q", "--timeout", value]):  # fmt: skip
+        assert main(argv) == 2
+        assert "finite" in capsys.readouterr().err
+    assert (run_dir / "samples.jsonl").read_bytes() == before
