@@ -661,7 +661,25 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         return 130
+    except OSError as exc:  # a read or write the library did not wrap: still one line
+        if debug:
+            raise
+        click.echo(f"error: {_os_error_message(exc)}", err=True)
+        return 1
     return 0
+
+
+def _os_error_message(exc: OSError) -> str:
+    """One line for an operating-system error, with what to do next."""
+    import errno
+
+    name = exc.filename2 or exc.filename  # a copy names its source first
+    where = f" ({name})" if name else ""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"disk full{where}. Free some space, then run the same command again."
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"permission denied{where}: choose a folder you can write to."
+    return f"{exc.strerror or exc}{where}"
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -165,6 +165,7 @@ def run_demo(
         output=output,
         jobs=jobs,
         progress=progress,
+        resume=True,  # a second demo continues (or shows) the first: one run, one row
     )
 
 

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.sandbox
 import yaml
 
 from mwpbench.config import shipped_dir
@@ -75,11 +76,15 @@ def prompts_dir() -> Path:
     return shipped_dir("prompts")
 
 
-_ENV = jinja2.Environment(  # noqa: S701 - prompts are plain text, never HTML
+# Sandboxed: a template file is someone else's text too. It can read the variables it is
+# given, never reach Python internals (`cycler.__init__.__globals__.os`...) or run anything.
+_ENV = jinja2.sandbox.ImmutableSandboxedEnvironment(  # noqa: S701 - prompts are plain text
     undefined=jinja2.StrictUndefined,
     keep_trailing_newline=False,
     autoescape=False,
 )
+TEMPLATE_SUFFIXES = (".jinja", ".jinja2", ".j2")
+"""What `--prompt PATH` accepts: template files, nothing else."""
 
 
 @dataclass(frozen=True)
@@ -186,6 +191,20 @@ def _load_fewshot(path: Path) -> tuple[tuple[Mapping[str, Any], ...], bytes]:
     return tuple(rows), raw
 
 
+def _fewshot_path(base: Path, name: object, where: str) -> Path:
+    """The exemplar file a header names: a .jsonl file in the template's own folder tree."""
+    rel = Path(str(name))
+    target = (base / rel).resolve()
+    if rel.is_absolute() or ".." in rel.parts or rel.suffix != ".jsonl" or (
+        not target.is_relative_to(base.resolve())
+    ):
+        raise ConfigError(
+            f"{where}: fewshot must name a .jsonl file beside the template (or below its "
+            f"folder), got {name!r}"
+        )
+    return target
+
+
 def _template_from_source(name: str, source: str, path: Path | None) -> PromptTemplate:
     where = str(path) if path is not None else f"prompt {name!r}"
     header = _parse_header(source, where)
@@ -205,7 +224,7 @@ def _template_from_source(name: str, source: str, path: Path | None) -> PromptTe
     fewshot: tuple[Mapping[str, Any], ...] = ()
     if header.get("fewshot"):
         base = path.parent if path is not None else prompts_dir()
-        fewshot, raw = _load_fewshot(base / str(header["fewshot"]))
+        fewshot, raw = _load_fewshot(_fewshot_path(base, header["fewshot"], where))
         digest.update(b"\0" + raw)
     try:
         template = _ENV.from_string(source)
@@ -242,11 +261,24 @@ def load_prompt(name_or_path: str | Path) -> PromptTemplate:
         return _load_named(text)
     path = Path(text).expanduser()
     if isinstance(name_or_path, Path) or path.suffix or "/" in text or "\\" in text:
-        if not path.is_file():
-            raise ConfigError(f"prompt file {path} does not exist; give a .jinja file path")
-        source = path.read_text(encoding="utf-8")
-        return _template_from_source(path.stem, source, path.resolve())
+        return _template_from_source(path.stem, _read_template(path), path.resolve())
     raise UnknownNameError("prompt", text, PROMPTS)
+
+
+def _read_template(path: Path) -> str:
+    """The text of a user's template file; anything but a readable UTF-8 .jinja file (a
+    data file, a key file, a folder) is refused before it is read."""
+    if path.suffix not in TEMPLATE_SUFFIXES:
+        raise ConfigError(
+            f"--prompt {path}: not a template file; give a prompt name (see `mwpbench "
+            f"prompts`) or a Jinja template file ending in {' or '.join(TEMPLATE_SUFFIXES)}"
+        )
+    if not path.is_file():
+        raise ConfigError(f"prompt file {path} does not exist; give a .jinja file path")
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"prompt file {path} cannot be read as UTF-8 text: {exc}") from exc
 
 
 def sampling_hash(sampling: SamplingParams) -> str:
@@ -334,6 +366,7 @@ def describe_prompts(names: Sequence[str] | None = None) -> list[dict[str, Any]]
 __all__ = [
     "OFFICIAL_STOP",
     "PROMPTS",
+    "TEMPLATE_SUFFIXES",
     "PromptTemplate",
     "build_requests",
     "chat_model_warning",

@@ -14,7 +14,8 @@ import re
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
+from urllib.parse import urlsplit, urlunsplit
 
 
 def package_versions(backend: str | None) -> dict[str, str | None]:
@@ -69,8 +70,17 @@ def jsonable(value: Any) -> Any:
     return repr(value)
 
 
-SECRET = re.compile(r"key|token|secret|password|auth", re.IGNORECASE)
-"""Backend options never written to run.json (api_key=... given with --backend-arg)."""
+SECRET = re.compile(
+    r"(?:^|[_\-.])(?:api[_\-]?key|apikey|key|token|secret|password|passwd|pwd|auth|"
+    r"authorization|credentials?|cookie|sig|signature)(?:$|[_\-.])",
+    re.IGNORECASE,
+)
+"""Option names whose values are never written to run.json (api_key=..., hf_token=...,
+an `Authorization` header inside extra_body), at any depth. `max_tokens` and `tokenizer`
+are not secrets."""
+
+REDACTED = "***"
+_URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s'\"<>]+")
 
 
 def config_hash(data: Any) -> str:
@@ -79,9 +89,58 @@ def config_hash(data: Any) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
+def redact_url(url: str) -> str:
+    """`url` without the secrets it may carry: the user:password@ part and the values of its
+    query string (`?api-key=...`, a signed URL's `sig=...`) become ***."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return REDACTED
+    if not parts.scheme or not parts.netloc:
+        return url
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = f"{REDACTED}@{netloc.rpartition('@')[2]}"
+    query = parts.query
+    if query:
+        query = "&".join(f"{name}={REDACTED}" if sep else name
+                         for name, sep, _ in (p.partition("=") for p in query.split("&")))  # fmt: skip
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def redact_text(text: str) -> str:
+    """Every URL in a free text (an error message) passed through `redact_url`."""
+    if "://" not in text:
+        return text
+
+    def one(match: re.Match[str]) -> str:
+        url = match.group(0)
+        core = url.rstrip(".,;:)]}")
+        return redact_url(core) + url[len(core):]
+
+    return _URL.sub(one, text)
+
+
+def _scrub(value: Any) -> Any:
+    """A JSON value with secret keys dropped and URLs redacted, at any depth."""
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, dict):
+        return {k: _scrub(v) for k, v in value.items() if not SECRET.search(k)}
+    if isinstance(value, list):
+        return [_scrub(v) for v in value]
+    return value
+
+
 def recordable(options: Mapping[str, Any], *, drop: tuple[str, ...] = ()) -> dict[str, Any]:
-    """Backend options as run.json may hold them: no secrets, no `drop` keys, JSON values."""
-    return {str(k): jsonable(v) for k, v in options.items() if k not in drop and not SECRET.search(k)}
+    """Backend options as run.json may hold them: JSON values, no `drop` keys, and no
+    secrets at any depth (keys named like secrets are dropped; the credentials and query
+    values of URLs, as in `--base-url`, are redacted)."""
+    data = jsonable({k: v for k, v in options.items() if k not in drop})
+    return cast("dict[str, Any]", _scrub(data))
 
 
-__all__ = ["SECRET", "config_hash", "git_commit", "jsonable", "package_versions", "recordable"]
+__all__ = [
+    "SECRET", "config_hash", "git_commit", "jsonable", "package_versions", "recordable",
+    "redact_text", "redact_url",
+]  # fmt: skip

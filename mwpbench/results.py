@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NamedTuple, cast
 
-from mwpbench import jsonio
+from mwpbench import jsonio, provenance, schema
 from mwpbench.errors import ConfigError, RunError
 from mwpbench.types import (
     GRADERS,
@@ -88,6 +88,8 @@ def new_sample(
     generation gets status "error" at once)."""
     meta = request.meta
     failed = error is not None
+    if error is not None:  # a backend's message may quote a URL with a key in its query
+        error = provenance.redact_text(error)
     record: dict[str, Any] = {
         "key": sample_key(problem.task, problem.id, index, meta["prompt_hash"],
                           meta["sampling_hash"]),
@@ -388,6 +390,10 @@ def merged_run(runs: Sequence[RunResult], run_id: str, *, complete: bool) -> Run
     run["merged_from"] = [{"run_id": r.run_id, "shard": r.run.get("shard"), "status": r.status,
                            "timings": r.run.get("timings")} for r in runs]  # fmt: skip
     run["timings"] = _summed_timings(runs)
+    run["counts"] = {}
+    for kept in ("reused", "generated"):  # how the samples came to be, over all shards
+        if all(kept in (r.run.get("counts") or {}) for r in runs):
+            run["counts"][kept] = sum(r.run["counts"][kept] for r in runs)
     run.pop("config_hash", None)
     return run
 
@@ -415,20 +421,27 @@ def mark_incomplete(run: RunRecord, timings: Mapping[str, float]) -> None:
 # --- writing -------------------------------------------------------------------------------
 
 
-def _os_error(exc: OSError, path: Path, what: str) -> RunError:
-    if exc.errno == errno.ENOSPC:
-        return RunError(
-            f"disk full while writing {path} ({what}). Free some space, then run the same "
-            "command again with --resume: everything already written is kept."
-        )
+RETRY = "then run the same command again"
+"""What to do after a write failed, for commands that start over (regrade, merge)."""
+RETRY_RESUME = "then run the same command again with --resume: everything already written is kept"
+"""... and for `eval`, which continues where it stopped."""
+
+
+def _os_error(exc: OSError, path: Path, what: str, retry: str = RETRY) -> RunError:
+    """One line for a failed write: what, where, and what to do next."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        full = "disk full" if exc.errno == errno.ENOSPC else "disk quota exceeded"
+        return RunError(f"{full} while writing {path} ({what}). Free some space, {retry}.")
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return RunError(
             f"cannot write {path}: {exc.strerror}. Choose a writable folder with --output."
         )
+    if exc.errno == errno.EISDIR:
+        return RunError(f"cannot write {path}: it is a folder; move it away, {retry}.")
     return RunError(f"cannot write {path} ({what}): {exc.strerror or exc}")
 
 
-def write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str, *, retry: str = RETRY) -> None:
     """Write `text` to `path` through a temp file in the same folder and os.replace."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
@@ -438,40 +451,47 @@ def write_atomic(path: Path, text: str) -> None:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except OSError as exc:
-        raise _os_error(exc, path, "atomic rewrite; the previous version is intact") from exc
+        raise _os_error(exc, path, "atomic rewrite; the previous version is intact",
+                        retry) from exc  # fmt: skip
     finally:
-        tmp.unlink(missing_ok=True)
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:  # pragma: no cover - the folder itself went away
+            pass
 
 
 def dumps_line(record: Mapping[str, Any]) -> str:
     return jsonio.dumps(record, separators=(",", ":")) + "\n"
 
 
-def write_json(path: Path, data: Mapping[str, Any]) -> None:
-    write_atomic(path, jsonio.dumps(data, indent=2) + "\n")
+def write_json(path: Path, data: Mapping[str, Any], *, retry: str = RETRY) -> None:
+    write_atomic(path, jsonio.dumps(data, indent=2) + "\n", retry=retry)
 
 
-def write_run(run_dir: Path, run: RunRecord) -> None:
+def write_run(run_dir: Path, run: RunRecord, *, retry: str = RETRY) -> None:
     """Replace run_dir/run.json (atomically)."""
-    write_json(run_dir / RUN_JSON, run)
+    write_json(run_dir / RUN_JSON, run, retry=retry)
 
 
-def write_samples(path: Path, records: Iterable[Mapping[str, Any]]) -> None:
+def write_samples(path: Path, records: Iterable[Mapping[str, Any]], *, retry: str = RETRY) -> None:
     """Replace samples.jsonl with `records` (atomically)."""
-    write_atomic(path, "".join(dumps_line(r) for r in records))
+    write_atomic(path, "".join(dumps_line(r) for r in records), retry=retry)
 
 
 class SampleWriter:
-    """Appends sample lines to samples.jsonl, flushed after every generation."""
+    """Appends sample lines to samples.jsonl, flushed after every write (a generation's
+    lines, or a batch of freshly graded lines: a later line replaces an earlier one with
+    the same key)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, retry: str = RETRY_RESUME) -> None:
         self.path = path
+        self.retry = retry
         self.written = 0
         self.failed = False
         try:
             self._fh: IO[str] = path.open("a", encoding="utf-8")
         except OSError as exc:
-            raise _os_error(exc, path, "opening for append") from exc
+            raise _os_error(exc, path, "opening for append", retry) from exc
 
     def write(self, records: Sequence[Mapping[str, Any]]) -> None:
         """All lines of one generation in one write, then flush (the OS keeps them if the
@@ -481,7 +501,7 @@ class SampleWriter:
             self._fh.flush()
         except OSError as exc:
             self.failed = True
-            raise _os_error(exc, self.path, f"{self.written} samples stored so far") from exc
+            raise _os_error(exc, self.path, "appending sample lines", self.retry) from exc
         self.written += len(records)
 
     def close(self) -> None:
@@ -489,7 +509,7 @@ class SampleWriter:
             self._fh.close()
         except OSError as exc:  # a failed flush of the last buffer
             if not self.failed:  # already reported by write()
-                raise _os_error(exc, self.path, "closing") from exc
+                raise _os_error(exc, self.path, "closing", self.retry) from exc
 
     def __enter__(self) -> SampleWriter:
         return self
@@ -502,6 +522,21 @@ def truncate_partial_line(path: Path) -> None:
     """Cut a half-written last line (a kill during a write) before appending again."""
     if not path.exists():
         return
+    _check_file(path)
+    try:
+        _truncate_partial_line(path)
+    except OSError as exc:
+        raise _os_error(exc, path, "cutting a half-written last line", RETRY_RESUME) from exc
+
+
+def _check_file(path: Path) -> None:
+    if path.exists() and not path.is_file():
+        what = "a folder" if path.is_dir() else "not a regular file"
+        raise RunError(f"{path} is {what}, not the samples file; move it away and run the "
+                       "command again")  # fmt: skip
+
+
+def _truncate_partial_line(path: Path) -> None:
     with path.open("rb+") as fh:
         size = fh.seek(0, os.SEEK_END)
         if size == 0:
@@ -533,17 +568,35 @@ _DEFAULTS: dict[str, Any] = {
 """Keys a schema-1 run.json may lack (early writers, hand-made files): their meaning."""
 
 
+class RunJsonUnreadable(RunError):
+    """A run.json that is there but cannot be read as a run record (damaged, cut short,
+    the wrong shape). Its samples.jsonl may be intact: `--resume --run-id` rebuilds it."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        self.reason = reason
+        hint = _REBUILD.format(run_id=path.parent.name)
+        super().__init__(f"{path}{'' if reason.startswith(':') else ': '}{reason}; {hint}")
+
+
+_REBUILD = ("if its samples.jsonl is intact, `mwpbench eval` with the run's options plus "
+            "--resume --run-id {run_id} rebuilds it without generating anything again")  # fmt: skip
+
+
 def migrate_run(data: Any, path: Path) -> RunRecord:
     """A run.json document as the current RunRecord: checked, and upgraded from older
     schema versions (there are none yet) or completed with the defaults of keys it lacks."""
     if not isinstance(data, dict):
-        raise RunError(f"{path}: expected a JSON object, got {type(data).__name__}")
+        raise RunJsonUnreadable(path, f"expected a JSON object, got {type(data).__name__}")
     version = data.get("schema_version")
     if version != SCHEMA_VERSION:
         raise RunError(
             f"{path}: schema_version {version!r} is not supported (this mwpbench reads "
             f"{SCHEMA_VERSION}); upgrade mwpbench"
         )
+    try:
+        schema.check_run(data)
+    except schema.ShapeError as exc:
+        raise RunJsonUnreadable(path, str(exc)) from None
     for key, value in _DEFAULTS.items():
         data.setdefault(key, value.copy() if isinstance(value, dict) else value)
     return data  # type: ignore[return-value]  # checked above; readers stay defensive
@@ -552,14 +605,26 @@ def migrate_run(data: Any, path: Path) -> RunRecord:
 def read_run_json(run_dir: Path) -> RunRecord:
     path = run_dir / RUN_JSON
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise RunError(
             f"{run_dir} is not a run directory (no {RUN_JSON}); give a folder made by "
             "`mwpbench eval`, e.g. results/<run-id>"
         ) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RunError(f"cannot read {path}: {exc}") from exc
+    except IsADirectoryError:
+        raise RunError(f"{path} is a folder, not a file; move it away and run the command "
+                       "again") from None  # fmt: skip
+    except OSError as exc:
+        raise RunError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise RunJsonUnreadable(path, f":{line}: not UTF-8 text (byte {exc.start})") from None
+    except json.JSONDecodeError as exc:
+        raise RunJsonUnreadable(path, f":{exc.lineno}: not valid JSON ({exc.msg})") from None
+    except RecursionError:
+        raise RunJsonUnreadable(path, "JSON nested too deeply") from None
     return migrate_run(data, path)
 
 
@@ -573,14 +638,18 @@ class BadLine(NamedTuple):
 
 def scan_samples(path: Path) -> tuple[list[SampleRecord], list[BadLine]]:
     """The sample lines of `path` (later lines replace earlier ones with the same key) and
-    the lines that could not be read, reported rather than raised. A missing file is no
-    samples; an unreadable one raises RunError."""
+    the lines that could not be read or have the wrong shape, reported rather than
+    raised. A missing file is no samples; an unreadable one raises RunError."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         return [], []
+    except IsADirectoryError:
+        raise RunError(
+            f"{path} is a folder, not the samples file; move it away and run the command again"
+        ) from None
     except OSError as exc:
-        raise RunError(f"cannot read {path}: {exc}") from exc
+        raise RunError(f"cannot read {path}: {exc.strerror or exc}") from exc
     by_key: dict[str, SampleRecord] = {}
     bad: list[BadLine] = []
     lines = data.split(b"\n")
@@ -596,10 +665,15 @@ def scan_samples(path: Path) -> tuple[list[SampleRecord], list[BadLine]]:
         except json.JSONDecodeError as exc:
             bad.append(BadLine(number, f"not valid JSON ({exc.msg})", cut_off))
             continue
-        if not isinstance(record, dict) or not isinstance(record.get("key"), str):
-            bad.append(BadLine(number, "expected a JSON object with a 'key'", cut_off))
+        except RecursionError:
+            bad.append(BadLine(number, "JSON nested too deeply", cut_off))
             continue
-        by_key[record["key"]] = record  # type: ignore[assignment]
+        try:
+            schema.check_sample(record)
+        except schema.ShapeError as exc:
+            bad.append(BadLine(number, f"not a sample line: {exc}", cut_off))
+            continue
+        by_key[record["key"]] = record
     return list(by_key.values()), bad
 
 
@@ -612,7 +686,12 @@ def read_samples(path: Path) -> list[SampleRecord]:
         if line.cut_off:
             log.warning("%s:%d: ignoring a half-written last line", path, line.number)
             continue
-        raise RunError(f"{path}:{line.number}: {line.reason}")
+        more = f" (and {len(bad) - 1} more bad line(s))" if len(bad) > 1 else ""
+        raise RunError(
+            f"{path}:{line.number}: {line.reason}{more}. Fix or delete the line (a deleted "
+            "sample is generated again by `mwpbench eval ... --resume`), then run the "
+            "command again."
+        )
     return records
 
 
@@ -716,13 +795,162 @@ def model_slug(model: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", base).strip("-.")[:64] or "model"
 
 
-def make_run_dir(path: Path, *, exist_ok: bool) -> None:
+RUN_ID_RULE = ("a run id is one plain folder name inside --output (letters, digits, '.', "
+               "'_', '-'; no '/', no '..', not starting with '.')")  # fmt: skip
+
+
+def check_run_id(run_id: str) -> str:
+    """`run_id` if it names one folder directly inside the output folder, else ConfigError:
+    no path separators, no `.`/`..`, not absolute, no leading dot (hidden folders are
+    mwpbench's own scratch space), no control characters, at most 200 characters."""
+    bad = (
+        not isinstance(run_id, str) or not run_id.strip() or run_id in (".", "..")
+        or run_id.startswith(".") or "/" in run_id or "\\" in run_id
+        or os.path.isabs(run_id) or any(ord(c) < 32 or c == "\x7f" for c in run_id)
+        or len(run_id) > 200 or Path(run_id).name != run_id
+    )  # fmt: skip
+    if bad:
+        raise ConfigError(f"--run-id {run_id!r} is refused: {RUN_ID_RULE}")
+    return run_id
+
+
+@dataclass(frozen=True)
+class RunTarget:
+    """Where a run goes, decided before anything is written: `path`, whether it `exists`
+    (a run to continue), and whether the user `named` it (--run-id)."""
+
+    path: Path
+    exists: bool
+    named: bool
+
+
+def _runs_in(out: Path) -> list[tuple[Path, RunRecord | None]]:
+    """The run directories directly in `out`: (path, run.json), run.json None when it is
+    missing or unreadable but samples.jsonl is there. Hidden folders are scratch space."""
+    found: list[tuple[Path, RunRecord | None]] = []
+    if not out.is_dir():
+        return found
+    for path in sorted(out.iterdir()):
+        if path.name.startswith(".") or not path.is_dir():
+            continue
+        if (path / RUN_JSON).exists():
+            try:
+                found.append((path, read_run_json(path)))
+            except RunJsonUnreadable:
+                found.append((path, None))
+            except RunError:  # another schema version: not ours to continue
+                continue
+        elif (path / SAMPLES).exists():
+            found.append((path, None))
+    return found
+
+
+def find_resumable(output: Path, config_hash: str) -> Path | None:
+    """The most recent run under `output` with this configuration hash, if any."""
+    best: tuple[str, Path] | None = None
+    for path, data in _runs_in(Path(output)):
+        if data is not None and data.get("config_hash") == config_hash:
+            created = str(data.get("created_at", ""))
+            if best is None or created > best[0]:
+                best = (created, path)
+    return best[1] if best else None
+
+
+def locate_run_dir(
+    output: str | os.PathLike[str],
+    *,
+    run_id: str | None,
+    config_hash: str,
+    model: str,
+    resume: bool,
+) -> RunTarget:
+    """The run directory a run will write, checked but not created: a new one, or the run
+    `resume` continues (`run_id` names it, else the latest in `output` with the same
+    configuration). Refused: a run id that leaves `output`; an existing run id without
+    --resume; a run made with other options; a second run of the same options without
+    --resume or --run-id (it would be a second row of the same thing)."""
+    out = Path(output).expanduser()
+    check_writable(out)
+    if run_id is not None:
+        path = out / check_run_id(run_id)
+        if not (path.exists() or path.is_symlink()):
+            return RunTarget(path, exists=False, named=True)
+        if not resume:
+            raise ConfigError(
+                f"{path} already exists; continue it with --resume, or pick another --run-id"
+            )
+        if not path.is_dir():
+            raise ConfigError(f"{path} is not a run directory; pick another --run-id")
+        if (path / RUN_JSON).is_file():
+            try:
+                previous = read_run_json(path)
+            except RunJsonUnreadable:
+                previous = None  # rebuilt from the options; its samples decide (runner)
+            if previous is not None and previous.get("config_hash") != config_hash:
+                raise ConfigError(
+                    f"cannot resume {path}: it was made with a different configuration "
+                    "(model, tasks, data, prompt, sampling, limit or shard); use the same "
+                    "options, or another --run-id for a new run"
+                )
+        return RunTarget(path, exists=True, named=True)
+    runs = _runs_in(out)
+    found = find_resumable(out, config_hash)
+    if found is not None:
+        if resume:
+            log.info("resuming %s", found)
+            return RunTarget(found, exists=True, named=False)
+        status = next((data.get("status") for path, data in runs if path == found and data), None)
+        raise ConfigError(
+            f"a run with these options already exists: {found} ({status}). "
+            "Continue it with --resume (nothing stored is generated again), or give "
+            "--run-id NAME to start a separate run"
+        )
+    if resume:
+        orphans = [p.name for p, data in runs if data is None and (p / SAMPLES).exists()]
+        if orphans:
+            raise ConfigError(
+                f"--resume: no run in {out} has these options in a readable run.json, but "
+                f"{', '.join(orphans[:5])} hold(s) samples.jsonl without a readable "
+                "run.json. Continue it with --resume --run-id NAME (its stored samples are "
+                "kept and run.json is rebuilt from the options), or drop --resume for a "
+                "new run"
+            )
+        log.warning("--resume: no earlier run with these options in %s; starting a new one",
+                    out)  # fmt: skip
+    return RunTarget(_fresh_path(out, model, config_hash), exists=False, named=False)
+
+
+def check_writable(out: Path) -> None:
+    """The output folder can be made and written (checked on its nearest existing folder,
+    before any model is loaded)."""
+    probe = out
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise RunError(f"cannot write {out}: {probe} is a file, not a folder. Choose a "
+                       "writable folder with --output.")  # fmt: skip
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise RunError(f"cannot write {out}: {probe} is not writable. Choose a writable "
+                       "folder with --output.")  # fmt: skip
+
+
+def _fresh_path(out: Path, model: str, config_hash: str) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    base = f"{stamp}-{model_slug(model)}-{config_hash[:8]}"
+    path, suffix = out / base, 1
+    while path.exists():
+        suffix += 1
+        path = out / f"{base}-{suffix}"
+    return path
+
+
+def make_run_dir(path: Path, *, exist_ok: bool, exists_hint: str | None = None) -> None:
+    """Create (or reuse, `exist_ok`) a run directory and check that it is writable."""
     try:
         path.mkdir(parents=True, exist_ok=exist_ok)
     except FileExistsError:
-        raise ConfigError(
-            f"{path} already exists; continue it with --resume, or pick another --run-id"
-        ) from None
+        hint = exists_hint or "continue it with --resume, or pick another --run-id"
+        raise ConfigError(f"{path} already exists; {hint}") from None
     except OSError as exc:
         raise _os_error(exc, path, "creating the run directory") from exc
     probe = path / f".write-test-{os.getpid()}"
@@ -730,77 +958,77 @@ def make_run_dir(path: Path, *, exist_ok: bool) -> None:
         probe.write_text("", encoding="utf-8")
         probe.unlink()
     except OSError as exc:
+        try:
+            probe.unlink(missing_ok=True)
+        except OSError:
+            pass
         raise _os_error(exc, path, "checking that it is writable") from exc
 
 
-def find_resumable(output: Path, config_hash: str) -> Path | None:
-    """The most recent run under `output` with this configuration hash, if any."""
-    best: tuple[str, Path] | None = None
-    if not output.is_dir():
-        return None
-    for run_json in output.glob(f"*/{RUN_JSON}"):
+def create_run_dir(target: RunTarget) -> Path:
+    """Make the directory of `target` (a new run picks the next free name if another run
+    took its name meanwhile); returns its path."""
+    if target.exists or target.named:
+        make_run_dir(target.path, exist_ok=target.exists)
+        return target.path
+    path = target.path
+    for suffix in range(2, 1000):
         try:
-            data = read_run_json(run_json.parent)
-        except RunError:
-            continue
-        if data.get("config_hash") == config_hash:
-            created = str(data.get("created_at", ""))
-            if best is None or created > best[0]:
-                best = (created, run_json.parent)
-    return best[1] if best else None
+            make_run_dir(path, exist_ok=False)
+            return path
+        except ConfigError:
+            path = target.path.with_name(f"{target.path.name}-{suffix}")
+    raise RunError(f"cannot find a free run directory name next to {target.path}")
 
 
-def open_run_dir(
-    output: str | os.PathLike[str],
-    *,
-    run_id: str | None,
-    config_hash: str,
-    model: str,
-    resume: bool,
-) -> Path:
-    """The run directory of a new run, or of the run `resume` continues (same
-    configuration hash; `run_id` names it, else the latest in `output`)."""
-    out = Path(output).expanduser()
-    if run_id:
-        run_dir = out / run_id
-        if resume and (run_dir / RUN_JSON).exists():
+_DEBRIS = re.compile(r"\A\.(?:.+\.\d+\.tmp|write-test-\d+)\Z")
+"""Scratch files of a writer that was killed: `.run.json.<pid>.tmp`, `.write-test-<pid>`."""
+
+
+def clean_debris(run_dir: Path) -> list[str]:
+    """Remove what a killed writer left in `run_dir` (temp files of an atomic rewrite, a
+    write probe). Call it only while holding the directory's lock: then nobody else writes
+    there, and every such file is stale."""
+    removed = []
+    for path in run_dir.iterdir() if run_dir.is_dir() else ():
+        if _DEBRIS.match(path.name) and path.is_file():
+            try:
+                path.unlink()
+                removed.append(path.name)
+            except OSError:  # pragma: no cover - a read-only folder: harmless leftovers
+                log.debug("could not remove %s", path, exc_info=True)
+    if removed:
+        log.info("%s: removed %d leftover temp file(s) of an interrupted write", run_dir,
+                 len(removed))  # fmt: skip
+    return removed
+
+
+@dataclass
+class Stored:
+    """What an earlier run left in a run directory (for --resume)."""
+
+    previous: RunRecord | None  # its run.json; None when missing or unreadable
+    records: list[SampleRecord]  # its sample lines (a half-written last line cut off)
+    rebuild: str | None = None  # why run.json is rebuilt from the options, or None
+
+
+def read_stored(run_dir: Path) -> Stored:
+    """The run.json and sample lines of `run_dir`, leftovers of a killed write removed
+    first (hold the lock). A missing or damaged run.json is no reason to drop a single
+    stored sample: `previous` is None and `rebuild` says why."""
+    clean_debris(run_dir)
+    previous: RunRecord | None = None
+    rebuild: str | None = None
+    if (run_dir / RUN_JSON).exists() or (run_dir / RUN_JSON).is_symlink():
+        try:
             previous = read_run_json(run_dir)
-            if previous.get("config_hash") != config_hash:
-                raise ConfigError(
-                    f"cannot resume {run_dir}: it was made with a different configuration "
-                    "(model, tasks, data, prompt, sampling, limit or shard); use the same "
-                    "options, or another --run-id for a new run"
-                )
-            make_run_dir(run_dir, exist_ok=True)
-            return run_dir
-        make_run_dir(run_dir, exist_ok=resume)
-        return run_dir
-    if resume:
-        found = find_resumable(out, config_hash)
-        if found is not None:
-            log.info("resuming %s", found)
-            make_run_dir(found, exist_ok=True)
-            return found
-        log.warning("--resume: no earlier run with this configuration in %s; starting a "
-                    "new one", out)  # fmt: skip
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
-    run_dir = out / f"{stamp}-{model_slug(model)}-{config_hash[:8]}"
-    suffix = 1
-    while run_dir.exists():
-        suffix += 1
-        run_dir = out / f"{stamp}-{model_slug(model)}-{config_hash[:8]}-{suffix}"
-    make_run_dir(run_dir, exist_ok=False)
-    return run_dir
-
-
-def stored_samples(run_dir: Path) -> tuple[RunRecord | None, list[SampleRecord]]:
-    """What an earlier run left in `run_dir` (for --resume): its run.json, or None, and its
-    sample lines, a half-written last line cut off first."""
-    if not (run_dir / RUN_JSON).exists():
-        return None, []
-    previous = read_run_json(run_dir)
-    truncate_partial_line(run_dir / SAMPLES)
-    return previous, read_samples(run_dir / SAMPLES)
+        except RunJsonUnreadable as exc:
+            rebuild = f"its run.json is unreadable ({exc.reason.lstrip(':')})"
+    else:
+        rebuild = "it has no run.json"
+    samples = run_dir / SAMPLES
+    truncate_partial_line(samples)
+    return Stored(previous, read_samples(samples), rebuild)
 
 
 __all__ = [
@@ -808,9 +1036,15 @@ __all__ = [
     "SAMPLES",
     "SCHEMA_VERSION",
     "BadLine",
+    "RunJsonUnreadable",
     "RunResult",
+    "RunTarget",
     "SampleWriter",
+    "Stored",
     "canonical_order",
+    "check_run_id",
+    "clean_debris",
+    "create_run_dir",
     "find_resumable",
     "finish_run",
     "generation_samples",
@@ -820,8 +1054,9 @@ __all__ = [
     "migrate_run",
     "new_run",
     "new_sample",
-    "open_run_dir",
+    "locate_run_dir",
     "read_samples",
+    "read_stored",
     "sample_key",
     "scan_samples",
     "set_verdict",

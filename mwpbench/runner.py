@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -41,6 +42,7 @@ from mwpbench.datasets.selection import (
 from mwpbench.errors import ConfigError, MwpbenchError, RunInterrupted, UnknownNameError
 from mwpbench.progress import progress_bar
 from mwpbench.results import RunResult
+from mwpbench.runlock import RunLock
 from mwpbench.types import (
     Generation,
     GenerationRequest,
@@ -128,6 +130,13 @@ def check_sampling(cfg: EvalConfig) -> SamplingParams:
     """The run's sampling parameters, checked: paper mode fixes temperature, top_p, n and
     max_tokens; several samples need a temperature."""
     sp = cfg.sampling
+    _number("temperature", sp.temperature, low=0.0)
+    _number("top_p", sp.top_p, low=0.0, high=1.0, low_open=True)
+    for name in ("max_tokens", "n"):
+        value = getattr(sp, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"--{name.replace('_', '-')} must be a whole number >= 1, got "
+                              f"{value!r}")  # fmt: skip
     if cfg.official:
         for name in ("temperature", "top_p", "n", "max_tokens"):
             given, paper = getattr(sp, name), getattr(PAPER_SAMPLING, name)
@@ -144,6 +153,53 @@ def check_sampling(cfg: EvalConfig) -> SamplingParams:
     return dataclasses.replace(sp, temperature=float(sp.temperature), top_p=float(sp.top_p),
                                max_tokens=int(sp.max_tokens), n=int(sp.n),
                                stop=tuple(sp.stop))  # fmt: skip
+
+
+MAX_TIMEOUT = 3600.0
+"""The largest grading limit per item, in seconds (an hour per answer is a mistake)."""
+
+
+def _number(
+    name: str,
+    value: Any,
+    *,
+    low: float,
+    high: float | None = None,
+    low_open: bool = False,
+) -> float:
+    """`value` as a float if it is a finite number in range, else ConfigError. NaN and inf
+    are refused: NaN compares false with every bound, inf would mean no limit at all."""
+    flag = f"--{name.replace('_', '-')}"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{flag} must be a number, got {value!r}")
+    if not math.isfinite(value):
+        raise ConfigError(f"{flag} must be a finite number, got {value!r}")
+    below = value <= low if low_open else value < low
+    if below or (high is not None and value > high):
+        bounds = f"{'>' if low_open else '>='} {low:g}" + (
+            f" and <= {high:g}" if high is not None else "")  # fmt: skip
+        raise ConfigError(f"{flag} must be {bounds}, got {value!r}")
+    return float(value)
+
+
+def check_options(cfg: EvalConfig) -> None:
+    """The run options that are not sampling, checked before anything is loaded."""
+    if cfg.official and cfg.prompt not in (None, PAPER_PROMPT):
+        raise ConfigError(
+            f"--official uses the {PAPER_PROMPT} prompt; drop --prompt or --official"
+        )
+    if cfg.limit is not None and (isinstance(cfg.limit, bool) or not isinstance(cfg.limit, int)
+                                  or cfg.limit < 1):  # fmt: skip
+        raise ConfigError(f"--limit must be at least 1, got {cfg.limit}")
+    timeout = _number("timeout", cfg.timeout, low=0.0, low_open=True)
+    if timeout > MAX_TIMEOUT:
+        raise ConfigError(f"--timeout is the grading limit per item: at most {MAX_TIMEOUT:g} "
+                          f"seconds, got {cfg.timeout!r}")  # fmt: skip
+    if cfg.jobs is not None and (isinstance(cfg.jobs, bool) or not isinstance(cfg.jobs, int)
+                                 or cfg.jobs < 1):  # fmt: skip
+        raise ConfigError(f"--jobs must be a whole number >= 1, got {cfg.jobs!r}")
+    if cfg.run_id is not None:
+        results.check_run_id(cfg.run_id)
 
 
 # --- the run ------------------------------------------------------------------------------------
@@ -196,6 +252,8 @@ class Run:
         self.timings: dict[str, float] = {}
         self.run: RunRecord | None = None
         self.dir: Path = Path(cfg.output)
+        self.lock: RunLock | None = None
+        self.owned = False  # the backend was built here (and is closed here)
 
     def _timed(self, name: str, start: float) -> None:
         self.timings[f"{name}_s"] = round(self.timings.get(f"{name}_s", 0.0)
@@ -204,64 +262,94 @@ class Run:
     # ---------------------------------------------------------------------------------------
 
     def execute(self) -> RunResult:
+        """Plan, then (only once every input is valid and the backend is up) make or open
+        the run directory, generate what is missing, grade, and finish run.json."""
         t_total = time.perf_counter()
         plan = self._plan()
         cfg = self.cfg
         if limit_warning(cfg.limit, cfg.limit_mode):
             log.warning(limit_warning(cfg.limit, cfg.limit_mode))
-        self.dir = results.open_run_dir(cfg.output, run_id=cfg.run_id, config_hash=plan.config_hash,
-                                        model=cfg.model, resume=cfg.resume)  # fmt: skip
+        target = results.locate_run_dir(cfg.output, run_id=cfg.run_id,
+                                         config_hash=plan.config_hash, model=cfg.model,
+                                         resume=cfg.resume)  # fmt: skip
+        try:
+            if target.exists:  # continue it: one writer at a time
+                self._lock(target.path)
+                stored = results.read_stored(target.path)
+            else:
+                stored = results.Stored(None, [])
+            work = _Work.of(plan, stored, target.path)
+            if work.nothing_to_do(stored):
+                log.info("%s is complete; nothing to do", target.path)
+                return RunResult(path=target.path, run=stored.previous,  # type: ignore[arg-type]
+                                 _samples=stored.records)  # fmt: skip
+            if work.todo and self.backend is None:  # up before a folder appears
+                self.backend = self._load_backend(plan)
+                self.owned = True
+            self.dir = target.path
+            if not target.exists:
+                self.dir = results.create_run_dir(target)
+                self._lock(self.dir)
+            return self._run(plan, stored, work, t_total)
+        finally:
+            if self.owned and self.backend is not None:
+                self.backend.close()  # harmless when generation closed it already
+            if self.lock is not None:
+                self.lock.release()
+
+    def _lock(self, path: Path) -> None:
+        self.lock = RunLock(path, purpose=f"mwpbench eval --model {self.cfg.model}").acquire()
+
+    def _run(self, plan: _Plan, stored: results.Stored, work: _Work, t_total: float) -> RunResult:
         run = self.run = self._describe(plan)
-        stored: dict[str, SampleRecord] = {}
-        if cfg.resume:
-            previous, lines = results.stored_samples(self.dir)
-            if previous is not None:
-                results.continue_run(run, previous)
-                stored = {r["key"]: r for r in lines}
-        results.write_run(self.dir, run)
-
-        wanted: dict[str, tuple[GenerationRequest, Problem, int]] = {}
-        for req in plan.requests:
-            problem = plan.problems[req.meta["problem_id"]]
-            for i in range(plan.sampling.n):
-                key = results.sample_key(problem.task, problem.id, i, plan.template.hash,
-                                         plan.s_hash)  # fmt: skip
-                wanted[key] = (req, problem, i)
-        # stored generations are kept; failed ones (status "error") are tried again
-        keep = {k: r for k, r in stored.items()
-                if k in wanted and not results.generation_failed(r)}  # fmt: skip
-        pending: dict[str, list[int]] = {}
-        for key, (req, _problem, i) in wanted.items():
-            if key not in keep:
-                pending.setdefault(req.id, []).append(i)
-        todo = [r for r in plan.requests if r.id in pending]
-        if stored:
+        if stored.previous is not None:
+            results.continue_run(run, stored.previous)
+            if self.backend is None:  # nothing to generate: its description stands
+                results.set_backend_args(run, stored.previous["model"].get("backend_args", {}))
+        else:  # a new run, or one whose run.json is rebuilt from these options
+            if stored.rebuild is not None:
+                log.warning("%s: %s; rebuilding run.json from these options (the %d stored "
+                            "samples are kept)", self.dir, stored.rebuild,
+                            len(stored.records))  # fmt: skip
+            self._record_backend()
+            results.write_run(self.dir, run, retry=results.RETRY_RESUME)
+        keep = work.keep
+        if stored.records:
             log.info("resume: %d of %d samples stored; generating %d request(s)",
-                     len(keep), len(wanted), len(todo))  # fmt: skip
-
+                     len(keep), len(work.wanted), len(work.todo))  # fmt: skip
         new: dict[str, SampleRecord] = {}  # filled as generations arrive
         try:
-            if todo:
-                self._generate(todo, pending, plan, new)
-            records = {**keep, **{k: r for k, r in new.items() if k in wanted}}
-            t = time.perf_counter()
-            ungraded = [r for r in records.values() if results.ungraded(r)]
-            for graded in runs.grade_with_bar(ungraded, jobs=cfg.jobs, timeout=cfg.timeout,
-                                              progress=cfg.progress):  # fmt: skip
-                records[graded["key"]] = graded
-            self._timed("grade", t)
+            if work.todo:
+                self._generate(work.todo, work.pending, plan, new)
+            records = {**keep, **{k: r for k, r in new.items() if k in work.wanted}}
+            self._grade(records)
         except KeyboardInterrupt:
             self._save_incomplete()
             raise RunInterrupted(
-                f"interrupted: {len(keep) + len(new)} of {len(wanted)} samples are stored in "
-                f"{self.dir} (partial work kept). Finish it with the same command plus "
+                f"interrupted: {len(keep) + len(new)} of {len(work.wanted)} samples are stored "
+                f"in {self.dir} (partial work kept). Finish it with the same command plus "
                 "--resume (nothing stored is generated again)."
             ) from None
         except MwpbenchError:
             self._save_incomplete()
             raise
-        return self._finish(run, records, plan, expected=len(wanted), reused=len(keep),
+        return self._finish(run, records, plan, expected=len(work.wanted), reused=len(keep),
                             generated=len(new), t_total=t_total)  # fmt: skip
+
+    def _grade(self, records: dict[str, SampleRecord]) -> None:
+        """Grade the stored lines without a verdict. Verdicts are appended to samples.jsonl
+        in batches as they come (a later line replaces an earlier one with the same key), so
+        a run killed while grading does not grade everything again."""
+        cfg = self.cfg
+        t = time.perf_counter()
+        ungraded = [r for r in records.values() if results.ungraded(r)]
+        if ungraded:
+            with _GradedLines(self.dir / results.SAMPLES) as store:
+                for graded in runs.grade_with_bar(ungraded, jobs=cfg.jobs, timeout=cfg.timeout,
+                                                  progress=cfg.progress,
+                                                  on_record=store.add):  # fmt: skip
+                    records[graded["key"]] = graded
+        self._timed("grade", t)
 
     def _plan(self) -> _Plan:
         """Check the options, load the problems, build (and shard) the requests."""
@@ -274,15 +362,8 @@ class Run:
         from mwpbench.sharding import shard
 
         cfg = self.cfg
-        if cfg.official and cfg.prompt not in (None, PAPER_PROMPT):
-            raise ConfigError(
-                f"--official uses the {PAPER_PROMPT} prompt; drop --prompt or --official"
-            )
-        if cfg.limit is not None and cfg.limit < 1:
-            raise ConfigError(f"--limit must be at least 1, got {cfg.limit}")
+        check_options(cfg)
         check_limit(cfg.limit, cfg.limit_mode)
-        if cfg.timeout <= 0:
-            raise ConfigError(f"timeout must be positive, got {cfg.timeout}")
         sampling = check_sampling(cfg)
         if self.backend is not None:
             backend_name = str(self.backend.name)
@@ -365,13 +446,14 @@ class Run:
         """Rewrite samples.jsonl in canonical order, compute metrics, finish run.json."""
         t = time.perf_counter()
         final = results.canonical_order(records.values(), plan.names)
-        results.write_samples(self.dir / results.SAMPLES, final)
+        results.write_samples(self.dir / results.SAMPLES, final, retry=results.RETRY_RESUME)
         errors = results.finish_run(run, final, expected=expected, reused=reused,
                                     generated=generated)  # fmt: skip
         self._timed("write", t)
         self._timed("total", t_total)
         results.set_timings(run, self.timings)
-        results.write_run(self.dir, run)
+        self._record_backend()
+        results.write_run(self.dir, run, retry=results.RETRY_RESUME)
         if errors:
             log.warning("%d of %d sample(s) have no completion (failed or missing generations): "
                         "the run is incomplete. Fix the cause (for replay: the predictions "
@@ -383,10 +465,26 @@ class Run:
         if self.run is None:
             return
         results.mark_incomplete(self.run, self.timings)
+        self._record_backend()
         try:
-            results.write_run(self.dir, self.run)
-        except MwpbenchError:
-            log.warning("could not update %s", self.dir / results.RUN_JSON, exc_info=True)
+            results.write_run(self.dir, self.run, retry=results.RETRY_RESUME)
+        except MwpbenchError as exc:  # the error being raised says what to do
+            log.warning("could not update %s: %s", self.dir / results.RUN_JSON, exc)
+
+    def _load_backend(self, plan: _Plan) -> Backend:
+        """Build the backend (load the model, reach the endpoints): before any folder."""
+        t = time.perf_counter()
+        backend = make_backend(plan.backend_name, self.cfg.model, self.cfg.backend_options)
+        self._timed("backend_load", t)
+        return backend
+
+    def _record_backend(self) -> None:
+        """The backend's own description of its options in run.json (secrets removed),
+        taken again after generation so that its counters (retries, ...) are real."""
+        describe: Callable[[], Any] | None = getattr(self.backend, "describe", None)
+        if describe is not None and self.run is not None:
+            args = provenance.recordable(describe(), drop=("backend", "model"))
+            results.set_backend_args(self.run, args)
 
     def _generate(
         self,
@@ -397,22 +495,14 @@ class Run:
     ) -> None:
         """Generate `todo`, appending each Generation's lines to samples.jsonl (and `new`)."""
         cfg = self.cfg
-        t = time.perf_counter()
         backend = self.backend
-        own = backend is None
-        if own:
-            backend = make_backend(plan.backend_name, cfg.model, cfg.backend_options)
+        assert backend is not None
         from mwpbench.prompts import chat_model_warning
 
         warning = chat_model_warning(plan.template, getattr(backend, "tokenizer", None),
                                      cfg.model)  # fmt: skip
         if warning:
             log.warning(warning)
-        describe: Callable[[], Any] | None = getattr(backend, "describe", None)
-        if describe is not None and self.run is not None:
-            args = provenance.recordable(describe(), drop=("backend", "model"))
-            results.set_backend_args(self.run, args)
-        self._timed("backend_load", t)
         by_request = {r.id: r for r in todo}
         seen: set[str] = set()
         t = time.perf_counter()
@@ -439,10 +529,89 @@ class Run:
             bar.close()
             writer.close()
             self._timed("generate", t)
-            if own:  # closing an engine (about 5 s for vLLM) is not generation time
+            if self.owned:  # closing an engine (about 5 s for vLLM) is not generation time
                 t = time.perf_counter()
-                backend.close()
+                backend.close()  # before grading: the GPU memory is free again
                 self._timed("backend_close", t)
+
+
+@dataclass
+class _Work:
+    """What a run has to do given what is stored: the samples it wants (key -> request,
+    problem, sample index), those it keeps, and the requests still to generate."""
+
+    wanted: dict[str, tuple[GenerationRequest, Problem, int]]
+    keep: dict[str, SampleRecord]
+    pending: dict[str, list[int]]  # request id -> sample indices to generate
+    todo: list[GenerationRequest]
+
+    @classmethod
+    def of(cls, plan: _Plan, stored: results.Stored, run_dir: Path) -> _Work:
+        wanted: dict[str, tuple[GenerationRequest, Problem, int]] = {}
+        for req in plan.requests:
+            problem = plan.problems[req.meta["problem_id"]]
+            for i in range(plan.sampling.n):
+                key = results.sample_key(problem.task, problem.id, i, plan.template.hash,
+                                         plan.s_hash)  # fmt: skip
+                wanted[key] = (req, problem, i)
+        by_key = {r["key"]: r for r in stored.records}
+        foreign = [k for k in by_key if k not in wanted]
+        if foreign:  # never drop a stored generation: they belong to other options
+            raise ConfigError(
+                f"{run_dir / results.SAMPLES} holds {len(foreign)} sample(s) that these "
+                f"options do not produce (e.g. {foreign[0]!r}): the run was made with other "
+                "options (tasks, data, prompt, sampling, limit or shard). Use the run's own "
+                "options, or another --run-id for a new run; nothing was changed."
+            )
+        # stored generations are kept; failed ones (status "error") are tried again
+        keep = {k: r for k, r in by_key.items() if not results.generation_failed(r)}
+        pending: dict[str, list[int]] = {}
+        for key, (req, _problem, i) in wanted.items():
+            if key not in keep:
+                pending.setdefault(req.id, []).append(i)
+        todo = [r for r in plan.requests if r.id in pending]
+        return cls(wanted, keep, pending, todo)
+
+    def nothing_to_do(self, stored: results.Stored) -> bool:
+        """A complete run, resumed: everything stored and graded. It stays as it is."""
+        previous = stored.previous
+        return (previous is not None and previous.get("status") == "complete"
+                and not self.todo and len(self.keep) == len(self.wanted)
+                and len(stored.records) == len(self.wanted)
+                and not any(results.ungraded(r) for r in self.keep.values()))  # fmt: skip
+
+
+class _GradedLines:
+    """Appends freshly graded sample lines to samples.jsonl in batches (every
+    `BATCH` lines or `EVERY` seconds), so that grading progress survives a kill."""
+
+    BATCH = 256
+    EVERY = 2.0
+
+    def __init__(self, path: Path) -> None:
+        self.writer = results.SampleWriter(path)
+        self.buffer: list[SampleRecord] = []
+        self.last = time.monotonic()
+
+    def add(self, record: SampleRecord) -> None:
+        self.buffer.append(record)
+        if len(self.buffer) >= self.BATCH or time.monotonic() - self.last >= self.EVERY:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.buffer and not self.writer.failed:
+            lines, self.buffer = self.buffer, []
+            self.writer.write(lines)
+        self.last = time.monotonic()
+
+    def __enter__(self) -> _GradedLines:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self.flush()
+        finally:
+            self.writer.close()
 
 
 __all__ = ["EvalConfig", "Run", "RunInterrupted", "check_sampling", "evaluate"]

@@ -8,8 +8,12 @@ grading loop, `grading.batch.grade_items`.
 from __future__ import annotations
 
 import logging
+import math
 import os
-from collections.abc import Callable, Sequence
+import shutil
+import socket
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -18,6 +22,7 @@ from mwpbench import results
 from mwpbench.errors import ConfigError, RunError
 from mwpbench.progress import progress_bar
 from mwpbench.results import RunResult, load_run
+from mwpbench.runlock import RunLock, pid_alive
 from mwpbench.types import GRADERS, SampleRecord
 
 log = logging.getLogger(__name__)
@@ -30,9 +35,11 @@ def grade_samples(
     jobs: int | None = None,
     timeout: float = 5.0,
     on_graded: Callable[[int], object] | None = None,
+    on_record: Callable[[SampleRecord], object] | None = None,
 ) -> list[SampleRecord]:
     """The records with fresh verdicts of `graders`; failed generations stay `error`.
-    `on_graded(1)` is called after each graded record (a progress bar's update)."""
+    `on_graded(1)` is called after each graded record (a progress bar's update) and
+    `on_record(record)` with it (the runner stores grading progress as it goes)."""
     from mwpbench.grading.batch import grade_items
 
     out = [r.copy() for r in records]
@@ -42,6 +49,8 @@ def grade_samples(
     for record, by_grader in zip(todo, verdicts):
         for grader, verdict in by_grader.items():
             results.set_verdict(record, grader, verdict)
+        if on_record is not None:
+            on_record(record)
         if on_graded is not None:
             on_graded(1)
     return out
@@ -54,12 +63,13 @@ def grade_with_bar(
     jobs: int | None,
     timeout: float,
     progress: bool,
+    on_record: Callable[[SampleRecord], object] | None = None,
 ) -> list[SampleRecord]:
     """`grade_samples` with one progress bar over the records that have a completion."""
     bar = progress_bar(sum(1 for r in records if results.gradable(r)), "grade", progress)
     try:
         return grade_samples(records, graders=graders, jobs=jobs, timeout=timeout,
-                             on_graded=bar.update)  # fmt: skip
+                             on_graded=bar.update, on_record=on_record)  # fmt: skip
     finally:
         bar.close()
 
@@ -81,16 +91,29 @@ def regrade(
     if headline is not None and headline not in GRADERS:
         raise ConfigError(f"headline must be {' or '.join(GRADERS)}, got {headline!r}")
     result = load_run(path)
-    run = result.run
-    timeout = timeout or float(run.get("graders", {}).get("timeout", 5.0))
-    graded = grade_with_bar(result.samples, graders=GRADERS if grader == "all" else (grader,),
-                            jobs=jobs, timeout=timeout, progress=progress)  # fmt: skip
-    graded = results.canonical_order(graded, result.task_names)
-    results.write_samples(result.samples_path, graded)
-    results.mark_regraded(run, headline=headline, timeout=timeout)
-    results.finalize_metrics(run, graded)
-    results.write_run(result.path, run)
+    with RunLock(result.path, purpose="mwpbench regrade"):
+        results.clean_debris(result.path)
+        run = result.run
+        timeout = _timeout(timeout if timeout is not None else run.get("graders", {}).get("timeout"))
+        graded = grade_with_bar(result.samples, graders=GRADERS if grader == "all" else (grader,),
+                                jobs=jobs, timeout=timeout, progress=progress)  # fmt: skip
+        graded = results.canonical_order(graded, result.task_names)
+        results.write_samples(result.samples_path, graded)
+        results.mark_regraded(run, headline=headline, timeout=timeout)
+        results.finalize_metrics(run, graded)  # keeps counts.reused and counts.generated
+        results.write_run(result.path, run)
     return RunResult(path=result.path, run=run, _samples=graded)
+
+
+def _timeout(value: object) -> float:
+    """A grading limit: a positive, finite number of seconds (inf would be no limit)."""
+    if value is None:
+        return 5.0
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+        math.isfinite(value) and value > 0
+    ):
+        raise ConfigError(f"--timeout must be a positive, finite number of seconds, got {value!r}")
+    return float(value)
 
 
 def merge_runs(
@@ -106,6 +129,8 @@ def merge_runs(
     """
     if len(paths) < 1:
         raise ConfigError("merge: give at least one run directory")
+    if run_id is not None:
+        results.check_run_id(run_id)
     runs = [load_run(p) for p in paths]
     base = results.shard_config(runs[0].run)
     for r in runs[1:]:
@@ -116,6 +141,40 @@ def merge_runs(
                 f"merge: {r.path} was run with a different configuration than {runs[0].path} "
                 f"(differs in: {', '.join(diff)}); merge only shards of one run"
             )
+    shards = [r.run.get("shard") for r in runs]
+    num = {s["num_shards"] for s in shards if s}
+    indices = {s["shard_index"] for s in shards if s}
+    covered = bool(num) and len(num) == 1 and indices == set(range(next(iter(num))))
+    complete = all(r.status == "complete" for r in runs) and (covered or shards == [None])
+    model = str(runs[0].run.get("model", {}).get("name", "model"))
+    stamp = f"{datetime.now(timezone.utc):%Y%m%d-%H%M%S}"
+    run_id = run_id or f"{stamp}-{results.model_slug(model)}-merged"
+    out_dir = Path(output).expanduser() / run_id
+    if out_dir.exists() or out_dir.is_symlink():
+        raise ConfigError(f"{out_dir} already exists; pick another --run-id (or move that "
+                          "folder away to merge into it again)")  # fmt: skip
+    records = _joined_samples(runs)
+    run = results.merged_run(runs, run_id, complete=complete)
+    merged = results.canonical_order(records.values(), [t["name"] for t in run["tasks"]])
+    results.finalize_metrics(run, merged)
+    if not complete:
+        log.warning("merge: the merged run is incomplete (missing or incomplete shards)")
+    with _scratch_dir(out_dir) as scratch:  # built aside, renamed into place: all or nothing
+        results.write_samples(scratch / results.SAMPLES, merged)
+        results.write_run(scratch, run)
+        try:
+            os.rename(scratch, out_dir)
+        except OSError as exc:
+            if out_dir.exists():
+                raise ConfigError(f"{out_dir} appeared while merging (another merge?); pick "
+                                  "another --run-id") from None  # fmt: skip
+            raise RunError(f"cannot move the merged run into {out_dir}: {exc.strerror}") from exc
+    return RunResult(path=out_dir, run=run, _samples=merged)
+
+
+def _joined_samples(runs: Sequence[RunResult]) -> dict[str, SampleRecord]:
+    """The shards' samples by key; a key two shards hold with different completions is an
+    error (they are not shards of one run)."""
     records: dict[str, SampleRecord] = {}
     for r in runs:
         for rec in r.samples:
@@ -126,24 +185,47 @@ def merge_runs(
                     "but disagree (were they made with different seeds or models?)"
                 )
             records[rec["key"]] = rec
-    shards = [r.run.get("shard") for r in runs]
-    num = {s["num_shards"] for s in shards if s}
-    indices = {s["shard_index"] for s in shards if s}
-    covered = bool(num) and len(num) == 1 and indices == set(range(next(iter(num))))
-    complete = all(r.status == "complete" for r in runs) and (covered or shards == [None])
-    model = str(runs[0].run.get("model", {}).get("name", "model"))
-    stamp = f"{datetime.now(timezone.utc):%Y%m%d-%H%M%S}"
-    run_id = run_id or f"{stamp}-{results.model_slug(model)}-merged"
-    run = results.merged_run(runs, run_id, complete=complete)
-    merged = results.canonical_order(records.values(), [t["name"] for t in run["tasks"]])
-    out_dir = Path(output) / run_id
-    results.make_run_dir(out_dir, exist_ok=False)
-    if not complete:
-        log.warning("merge: the merged run is incomplete (missing or incomplete shards)")
-    results.write_samples(out_dir / results.SAMPLES, merged)
-    results.finalize_metrics(run, merged)
-    results.write_run(out_dir, run)
-    return RunResult(path=out_dir, run=run, _samples=merged)
+    return records
+
+
+SCRATCH = ".merging"
+"""Where `merge` builds a run before renaming it into place (inside --output)."""
+
+
+@contextmanager
+def _scratch_dir(final: Path) -> Iterator[Path]:
+    """A fresh folder beside `final` (in `<output>/.merging/`) that is removed unless it
+    was renamed to `final`. Leftovers of killed merges on this host are removed first."""
+    root = final.parent / SCRATCH
+    made = [] if final.parent.exists() else [final.parent]  # removed again if left empty
+    host = socket.gethostname()
+    _remove_dead_scratch(root, host)
+    scratch = root / f"{final.name}.{host}.{os.getpid()}"
+    try:
+        scratch.mkdir(parents=True)
+    except OSError as exc:
+        raise RunError(f"cannot write {root}: {exc.strerror}. Choose a writable folder with "
+                       "--output.") from exc  # fmt: skip
+    try:
+        yield scratch
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+        for folder in (root, *made):
+            try:
+                folder.rmdir()  # only when empty
+            except OSError:
+                pass
+
+
+def _remove_dead_scratch(root: Path, host: str) -> None:
+    if not root.is_dir():
+        return
+    for path in root.iterdir():
+        name, _, pid = path.name.rpartition(".")
+        if not name.endswith(f".{host}") or not pid.isdigit() or pid_alive(int(pid)):
+            continue
+        log.info("merge: removing %s, left by a merge that was stopped", path)
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def compare_runs(

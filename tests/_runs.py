@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from mwpbench.backends.base import BackendBase, error_generation
@@ -94,3 +98,41 @@ class ScriptedBackend(BackendBase):
 
 def read_lines(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def release_rows(n: int, *, gold: str = "\\frac{1}{2}") -> list[tuple]:
+    """`n` made-up gsm8k rows with one gold (for runs big enough to stop in the middle)."""
+    return [("gsm8k", i, "gsm8k", f"Made-up question number {i}?", gold) for i in range(1, n + 1)]
+
+
+@contextmanager
+def tiny_disk(path: Path, size_kib: int) -> Iterator[Path]:
+    """A tmpfs of `size_kib` KiB mounted at `path` (a real full disk: ENOSPC); the test is
+    skipped where mounting is not allowed."""
+    import pytest
+
+    path.mkdir(parents=True, exist_ok=True)
+    if shutil.which("mount") is None:
+        pytest.skip("needs mount")
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_kib}k", "tmpfs", str(path)],
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], capture_output=True, check=False)
+
+
+def fill(path: Path) -> Path:
+    """Fill the disk of folder `path` with a ballast file (delete it to free the space)."""
+    ballast = path / "ballast"
+    fd = os.open(ballast, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    try:
+        while True:
+            os.write(fd, b"\0" * 4096)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+    return ballast

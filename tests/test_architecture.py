@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "mwpbench"
 # stage -> rooms; a room is a module or a subpackage (its modules share the room)
 STAGES: list[tuple[str, ...]] = [
     ("types", "errors", "jsonio"),  # the ground floor: vocabulary
-    ("registry", "progress", "provenance", "sharding", "harnesses"),  # names, small services
+    ("registry", "progress", "provenance", "sharding", "harnesses", "runlock", "schema"),  # small services
     ("config",),  # tasks/*.yaml (checks adapter names against the registry)
     ("datasets", "prompts", "grading", "backends"),  # the stages of the pipeline
     ("metrics",),

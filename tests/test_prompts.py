@@ -239,3 +239,73 @@ def test_prompts_dir_prefers_the_wheel_copy(tmp_path, monkeypatch):
         monkeypatch.undo()
         prompts_dir.cache_clear()
     assert (prompts_dir() / "alpaca.jinja").is_file()
+
+
+# --- a template file is untrusted text: sandboxed, and only template files are read ------
+
+INJECTIONS = [
+    "{{ cycler.__init__.__globals__.os.popen('touch MARKER').read() }}",
+    "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+    "{{ problem.__class__.__init__.__globals__ }}",
+    "{% set x = joiner.__init__.__globals__ %}{{ x.os.system('touch MARKER') }}",
+]
+
+
+@pytest.mark.parametrize("text", INJECTIONS)
+def test_a_template_cannot_reach_python(tmp_path, monkeypatch, text):
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "evil.jinja"
+    path.write_text(text + "\n{{ question }}", encoding="utf-8")
+    with pytest.raises(ConfigError, match="cannot render.*unsafe"):
+        load_prompt(path).render(P)
+    assert not (tmp_path / "MARKER").exists()
+
+
+def test_eval_with_an_injected_template_runs_nothing_and_writes_nothing(tmp_path, monkeypatch):
+    from mwpbench.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    release = tmp_path / "release.jsonl"
+    release.write_text('{"data_source": "gsm8k", "question_number": 1, "data_topic": "gsm8k", '
+                       '"question": "1+1?", "answer": "2", "license": "x"}\n')  # fmt: skip
+    path = tmp_path / "evil.jinja"
+    path.write_text(INJECTIONS[0], encoding="utf-8")
+    code = main(["eval", "--model", "m", "--backend", "mock", "--data-file", str(release),
+                 "--prompt", str(path), "--output", str(tmp_path / "out"), "-q"])  # fmt: skip
+    assert code == 2
+    assert not (tmp_path / "MARKER").exists() and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("name", ["secrets.txt", "id_rsa", "data.json", "notes.md"])
+def test_prompt_path_accepts_only_template_files(tmp_path, name):
+    path = tmp_path / name
+    path.write_text("{{ question }} sk-secret-key", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not a template file"):
+        load_prompt(path)
+    with pytest.raises(ConfigError, match="not a template file"):
+        load_prompt(str(path))
+
+
+def test_prompt_file_that_is_not_utf8_or_a_folder(tmp_path):
+    path = tmp_path / "latin.jinja"
+    path.write_bytes(b"caf\xe9 {{ question }}")
+    with pytest.raises(ConfigError, match="UTF-8"):
+        load_prompt(path)
+    (tmp_path / "dir.jinja").mkdir()
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_prompt(tmp_path / "dir.jinja")
+
+
+@pytest.mark.parametrize("fewshot", ["../outside.jsonl", "/etc/passwd", "shots.txt"])
+def test_fewshot_file_stays_beside_the_template(tmp_path, fewshot):
+    folder = tmp_path / "prompts"
+    folder.mkdir()
+    (tmp_path / "outside.jsonl").write_text('{"question": "q", "answer": "a"}\n')
+    (folder / "shots.txt").write_text('{"question": "q", "answer": "a"}\n')
+    path = folder / "fs.jinja"
+    path.write_text(f"{{#- mwpbench\nfewshot: {fewshot}\n-#}}\n{{{{ question }}}}", encoding="utf-8")
+    with pytest.raises(ConfigError, match="fewshot must name a .jsonl file beside"):
+        load_prompt(path)
+    (folder / "shots.jsonl").write_text('{"question": "q", "answer": "a"}\n')
+    path.write_text("{#- mwpbench\nfewshot: shots.jsonl\n-#}\n{{ question }}", encoding="utf-8")
+    assert load_prompt(path).fewshot[0]["answer"] == "a"

@@ -45,23 +45,28 @@ def evaluate(release, out, backend=None, **kw):
                              data_files=str(release), output=out, progress=False, jobs=1, **kw)  # fmt: skip
 
 
+def line(key: str, **fields) -> str:
+    """A minimal sample line (key, id, task) as text."""
+    return json.dumps({"key": key, "id": key, "task": "t", **fields})
+
+
 def test_partial_last_line_is_cut_and_ignored(tmp_path):
     path = tmp_path / "samples.jsonl"
-    path.write_text('{"key": "a", "x": 1}\n{"key": "b", "x": 2}\n{"key": "c", "x"')
+    path.write_text(f'{line("a", x=1)}\n{line("b", x=2)}\n{{"key": "c", "x"')
     assert [r["key"] for r in read_samples(path)] == ["a", "b"]
     truncate_partial_line(path)
-    assert path.read_text() == '{"key": "a", "x": 1}\n{"key": "b", "x": 2}\n'
+    assert path.read_text() == f'{line("a", x=1)}\n{line("b", x=2)}\n'
     truncate_partial_line(path)  # a complete file is left alone
     assert path.read_text().count("\n") == 2
-    path.write_text('{"key": "a"}\nnot json\n{"key": "b"}\n')
+    path.write_text(f'{line("a")}\nnot json\n{line("b")}\n')
     with pytest.raises(RunError, match=":2: not valid JSON"):
         read_samples(path)
 
 
 def test_later_lines_replace_earlier_ones_with_the_same_key(tmp_path):
     path = tmp_path / "samples.jsonl"
-    path.write_text('{"key": "a", "status": "error"}\n{"key": "a", "status": null}\n')
-    assert read_samples(path) == [{"key": "a", "status": None}]
+    path.write_text(f'{line("a", status="error")}\n{line("a", status=None)}\n')
+    assert read_samples(path) == [{"key": "a", "id": "a", "task": "t", "status": None}]
 
 
 def test_atomic_rewrite_keeps_the_old_file_when_the_disk_is_full(tmp_path, monkeypatch):
@@ -182,7 +187,8 @@ def test_model_text_with_lone_surrogates_is_stored_exactly(tmp_path):
     path = tmp_path / "samples.jsonl"
     weird = "The answer is 2 \ud800 and caf\u00e9"
     writer = SampleWriter(path)
-    writer.write([{"key": "a", "completion": weird}, {"key": "b", "completion": "caf\u00e9"}])
+    writer.write([{"key": "a", "id": "a", "task": "t", "completion": weird},
+                  {"key": "b", "id": "b", "task": "t", "completion": "caf\u00e9"}])  # fmt: skip
     writer.close()
     assert [r["completion"] for r in read_samples(path)] == [weird, "caf\u00e9"]
     assert "café" in path.read_text(encoding="utf-8")  # plain lines stay readable
@@ -223,7 +229,8 @@ def test_run_json_is_checked_and_completed_when_read(tmp_path):
 
 def test_scan_reports_bad_lines_instead_of_raising(tmp_path):
     path = tmp_path / "samples.jsonl"
-    path.write_bytes(b'{"key": "a"}\nnot json\n{"key": ["list"]}\n\xff\xfe\n{"key": "b"}\n{"key"')
+    path.write_bytes(f'{line("a")}\nnot json\n{{"key": ["list"]}}\n'.encode()
+                     + b'\xff\xfe\n' + f'{line("b")}\n{{"key"'.encode())  # fmt: skip
     records, bad = scan_samples(path)
     assert [r["key"] for r in records] == ["a", "b"]
     assert [(b.number, b.cut_off) for b in bad] == [(2, False), (3, False), (4, False), (6, True)]

@@ -188,11 +188,26 @@ def test_interrupt_mid_grading_keeps_generations(release, tmp_path, monkeypatch)
     monkeypatch.setattr(mwpbench.grading.batch, "grade_many", interrupted)
     with pytest.raises(RunInterrupted):
         run(release, tmp_path, ScriptedBackend(_table_full()), run_id="r")
-    assert len(read_lines(tmp_path / "r" / "samples.jsonl")) == 7
-    monkeypatch.setattr(mwpbench.grading.batch, "grade_many", real)
+    lines = read_lines(tmp_path / "r" / "samples.jsonl")
+    assert len({line["key"] for line in lines}) == 7  # every generation kept
+    graded = {line["key"] for line in lines if line["status"] is not None}
+    assert len(graded) == 2  # and the verdicts given before the interrupt
+
+    seen: list[str] = []
+
+    def counting(items, **kw):
+        items = list(items)
+        seen.extend(item["completion"] for item in items)
+        yield from real(items, **kw)
+
+    monkeypatch.setattr(mwpbench.grading.batch, "grade_many", counting)
     resumed = run(release, tmp_path, ScriptedBackend({}, forbid=True), run_id="r", resume=True)
     assert resumed.status == "complete" and resumed.run["counts"]["generated"] == 0
+    assert len(seen) == 5  # only what was not graded yet
     assert resumed.metrics["strict"]["micro"]["correct"] == 4
+    whole = run(release, tmp_path / "whole", ScriptedBackend(_table_full()), run_id="r")
+    assert (tmp_path / "r" / "samples.jsonl").read_bytes() == (
+        whole.path / "samples.jsonl").read_bytes()  # fmt: skip
 
 
 def test_disk_full_keeps_partial_work_then_resume(release, tmp_path, monkeypatch):

@@ -11,6 +11,7 @@ a bug in a parser) is a Verdict with status `error`, never an exception.
 from __future__ import annotations
 
 import logging
+import math
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from itertools import islice
@@ -29,8 +30,12 @@ _CHUNK = 512  # grade_many: items prepared in the parent per round
 
 
 def _check_timeout(timeout: float) -> float:
-    if not isinstance(timeout, (int, float)) or not timeout > 0:
-        raise ConfigError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    """A positive, finite number of seconds (inf would be no limit at all)."""
+    if (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
+            or not 0 < timeout < math.inf):  # fmt: skip
+        raise ConfigError(
+            f"timeout must be a positive, finite number of seconds, got {timeout!r}"
+        )
     return float(timeout)
 
 
@@ -55,7 +60,8 @@ def grade(
     if grader != "strict":
         fn = _other_grader(grader)
         try:
-            return fn(completion, gold, task=task, finish_reason=finish_reason, choices=choices)
+            return fn(completion, gold, task=task, finish_reason=finish_reason, choices=choices,
+                      timeout=timeout)  # fmt: skip
         except Exception as exc:
             return _internal_error(exc)
     return grade_strict(
@@ -104,7 +110,7 @@ def is_equivalent(pred: str, gold: str, *, timeout: float = DEFAULT_TIMEOUT) -> 
         _internal_error(exc)  # logged
         return False
     if outcome.status == "error":
-        log.warning("is_equivalent(%.80r, %.80r): %s", pred, gold, outcome.error)
+        log.warning("is_equivalent(%.80r, %.80r): %.300s", pred, gold, outcome.error)
     return outcome.status == "ok" and bool(outcome.value[0])
 
 
@@ -126,6 +132,7 @@ def grade_many(
                 yield fn(
                     item.get("completion", ""), item.get("gold", ""), task=item.get("task"),
                     finish_reason=item.get("finish_reason"), choices=item.get("choices"),
+                    timeout=timeout,
                 )  # fmt: skip
             except Exception as exc:
                 yield _internal_error(exc)
@@ -174,10 +181,42 @@ def grade_many(
 def _other_grader(name: str) -> Any:
     """The grader function of a closed set (types.GRADERS) other than strict."""
     if name == "official":
-        from mwpbench.grading.official import grade_official
-
-        return grade_official
+        return grade_official_bounded
     raise UnknownNameError("grader", name, GRADERS)
+
+
+OFFICIAL_INLINE = 100_000
+"""Characters (completion + gold) up to which the official grader runs in the calling
+process: its work is linear (a few milliseconds at this size). Longer texts go to a
+grading worker under the same hard wall-clock limit as the strict grader's symbolic work
+(a 200 MB completion takes the official matcher tens of seconds)."""
+
+
+def grade_official_bounded(
+    completion: Any, gold: Any, *, timeout: float = DEFAULT_TIMEOUT, **_ignored: object
+) -> Verdict:
+    """The official grader with a hard time limit per item. Never raises."""
+    from mwpbench.grading.official import grade_official
+
+    size = (len(completion) if isinstance(completion, str) else 0) + (
+        len(gold) if isinstance(gold, str) else 0)  # fmt: skip
+    if size <= OFFICIAL_INLINE:
+        return grade_official(completion, gold)
+    from mwpbench.grading.pool import shared_pool
+
+    try:
+        outcome = shared_pool().call(grade_official, (completion, gold), _check_timeout(timeout))
+    except Exception as exc:
+        return _internal_error(exc)
+    if outcome.status == "ok":
+        return outcome.value  # type: ignore[no-any-return]
+    if outcome.status == "timeout":
+        return Verdict(False, "timeout", None, None, "official", "grading time limit reached")
+    if (outcome.error or "").startswith("MemoryError"):
+        return Verdict(False, "parse_error", None, None, "official",
+                       "over the memory cap of a grading worker")  # fmt: skip
+    return Verdict(False, "error", None, None, "official",
+                   f"internal grading error: {outcome.error}"[:500])  # fmt: skip
 
 
 def _fast(pred: str, gold: str) -> tuple[bool, str] | None:
@@ -245,14 +284,16 @@ def _finish(ex: Extraction, pred: str, outcome: Any) -> Verdict:
         if outcome.error.startswith("MemoryError"):  # the worker's memory cap: too big
             return Verdict(False, "parse_error", ex.answer, ex.rule, None,
                            "over the memory cap of a grading worker")  # fmt: skip
-        return Verdict(False, "error", ex.answer, ex.rule, None, outcome.error)
+        return Verdict(False, "error", ex.answer, ex.rule, None, (outcome.error or "")[:500])
     ok, status, method, detail = outcome.value
     return Verdict(bool(ok), status, ex.answer, ex.rule, method, detail)
 
 
 def _internal_error(exc: BaseException, ex: Extraction | None = None) -> Verdict:
     """An internal failure (not the model's text): logged, and returned as status `error`."""
-    log.warning("internal grading error: %s: %s", type(exc).__name__, exc, exc_info=exc)
+    # a message may quote the model's text: one short line (the traceback with --debug)
+    log.warning("internal grading error: %s: %.300s", type(exc).__name__, exc,
+                exc_info=exc if log.isEnabledFor(logging.DEBUG) else None)  # fmt: skip
     return _error_verdict(exc, ex)
 
 

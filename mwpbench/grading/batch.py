@@ -11,6 +11,7 @@ so an interrupted run leaves no half-written output.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -21,9 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from mwpbench import harnesses, jsonio
-from mwpbench.errors import DataError, UnknownNameError
-from mwpbench.grading.api import DEFAULT_TIMEOUT, grade_many
-from mwpbench.grading.official import grade_official
+from mwpbench.errors import DataError, RunError, UnknownNameError
+from mwpbench.grading.api import DEFAULT_TIMEOUT, grade_many, grade_official_bounded
 from mwpbench.harnesses import Fields
 from mwpbench.types import GRADERS, Verdict
 
@@ -64,12 +64,13 @@ def grade_items(
         if name not in GRADERS:
             raise UnknownNameError("grader", name, GRADERS)
     if "strict" not in graders:
-        return ({"official": _official(item)} for item in items)
+        return ({"official": _official(item, timeout)} for item in items)
     return _with_strict(items, official="official" in graders, jobs=jobs, timeout=timeout)
 
 
-def _official(item: Mapping[str, Any]) -> Verdict:
-    return grade_official(item.get("completion") or "", item.get("gold") or "")
+def _official(item: Mapping[str, Any], timeout: float) -> Verdict:
+    return grade_official_bounded(item.get("completion") or "", item.get("gold") or "",
+                                  timeout=timeout)  # fmt: skip
 
 
 def _with_strict(
@@ -86,7 +87,7 @@ def _with_strict(
         item = pending.popleft()
         out = {"strict": verdict}
         if official:
-            out["official"] = _official(item)
+            out["official"] = _official(item, timeout)
         yield out
 
 
@@ -181,8 +182,17 @@ def grade_file(
                 summary.official_correct += official.correct
                 summary.statuses[verdict.status] += 1
         os.replace(tmp, dst)
+    except OSError as exc:
+        full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+        what = "disk full" if full else (exc.strerror or str(exc))
+        hint = "Free some space" if full else "Choose a writable place with -o/--output"
+        raise RunError(f"cannot write {dst}: {what}. {hint}, then run the same command "
+                       "again.") from exc  # fmt: skip
     finally:
-        tmp.unlink(missing_ok=True)
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:  # pragma: no cover - the folder went away
+            pass
     if summary.skipped:
         number, reason = summary.skipped[0]
         log.warning(

@@ -342,7 +342,8 @@ def _evaluate(completion: str, answer: str) -> _Outcome:
         gold_fallback = False
     except StripError:
         # The official driver crashes here; we grade by `pred == ref` and say so.
-        logger.warning("official grader: strip raised on gold %r; raw equality used", answer)
+        logger.warning("official grader: strip raised on gold %.200r; raw equality used",
+                       answer)  # fmt: skip
         clean_ref, ref_is_number, gold_fallback = None, False, True
     extracted, step = _extract(completion, ref_is_number)
     if step == "none":

@@ -430,3 +430,30 @@ def test_module_has_no_eval() -> None:
     source = Path(official.__file__).read_text(encoding="utf-8")
     for banned in ("eval(", "exec(", "sympify", "parse_expr"):
         assert banned not in source
+
+
+# ------------------------------------------------- the same hard limit as the strict grader
+
+
+def test_a_huge_completion_meets_the_hard_limit() -> None:
+    """A completion of tens of MB takes the official matcher seconds: it runs in a grading
+    worker under the per-item limit, like the strict grader's symbolic work."""
+    import mwpbench
+    from mwpbench.grading.batch import grade_items
+
+    huge = "the answer is 1 and " * 1_000_000  # 20 MB
+    verdict = mwpbench.grade(huge, "5", grader="official", timeout=0.2)
+    assert (verdict.status, verdict.correct, verdict.method) == ("timeout", False, "official")
+    [both] = list(grade_items([{"completion": huge, "gold": "5"}], jobs=1, timeout=0.2))
+    assert both["official"].status == "timeout"
+    # a long completion under a generous limit gets the verdict it gets in this process
+    long = "so " * 60_000 + r"\boxed{5}"
+    assert mwpbench.grade(long, "5", grader="official", timeout=30) == grade_official(long, "5")
+
+
+def test_logged_lines_stay_short(caplog: pytest.LogCaptureFixture) -> None:
+    gold = "x" * 600_000 + r"\sqrt"  # strip raises on it: the fallback is logged
+    with caplog.at_level("DEBUG"):
+        verdict = grade_official("x", gold)
+    assert verdict.detail == GOLD_FALLBACK_DETAIL
+    assert caplog.records and max(len(r.getMessage()) for r in caplog.records) < 1000
