@@ -210,7 +210,7 @@ def test_a_missing_predictions_file_is_reported_before_any_data_is_loaded(tmp_pa
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode == 2
-    assert "--predictions" in done.stderr and "nope.jsonl: no such file" in done.stderr
+    assert "--predictions" in done.stderr and "nope.jsonl does not exist" in done.stderr
     assert "no-data.jsonl" not in done.stderr  # the data was never looked at
     assert not (tmp_path / "out").exists()
 
