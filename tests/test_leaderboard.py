@@ -578,3 +578,12 @@ def test_model_names_are_shown_as_given_but_paths_by_their_last_two_parts(tmp_pa
     assert (row.model, row.display_model) == (given, shown)
     html = build_leaderboard(tmp_path, tmp_path / "site").read_text(encoding="utf-8")
     assert f">{escape(shown)}</a>" in html and f'title="{escape(given)}"' in html
+
+
+def test_a_merge_being_built_in_a_hidden_folder_is_not_a_run(tmp_path):
+    make_run(tmp_path / "results", "good", seed=1, tasks={"gsm8k": 3})
+    # what a `merge` killed between writing and renaming leaves in the output folder
+    make_run(tmp_path / "results" / ".merging", "half.host.123", seed=2, tasks={"gsm8k": 3})
+    board = collect(tmp_path / "results")
+    assert [r.run_id for r in board.runs] == ["good"]
+    assert board.skipped == []

@@ -239,14 +239,15 @@ def check_run_shape(data: Mapping[str, Any]) -> None:
 
 
 def load_runs(results_dir: Path) -> tuple[list[Row], list[tuple[str, str]]]:
-    """Every ``run.json`` below `results_dir` (outside ``reported/``), as table rows."""
+    """Every ``run.json`` below `results_dir` (outside ``reported/`` and hidden folders such
+    as ``.merging/``), as table rows."""
     rows: list[Row] = []
     skipped: list[tuple[str, str]] = []
     used: set[str] = set()
     for path in sorted(results_dir.rglob(RUN_JSON)):
         rel = path.relative_to(results_dir)
-        if rel.parts[0] == REPORTED_DIR:
-            continue
+        if rel.parts[0] == REPORTED_DIR or any(p.startswith(".") for p in rel.parts[:-1]):
+            continue  # published rows; scratch space such as a merge being built (.merging/)
         try:
             row = run_row(load_run(path.parent))
         except MwpbenchError as exc:
