@@ -587,3 +587,21 @@ def test_a_merge_being_built_in_a_hidden_folder_is_not_a_run(tmp_path):
     board = collect(tmp_path / "results")
     assert [r.run_id for r in board.runs] == ["good"]
     assert board.skipped == []
+
+
+def test_a_dataset_without_a_single_completion_is_no_number_on_the_site(tmp_path):
+    from _runs import write_release
+
+    from mwpbench.backends.mock import MockBackend
+
+    release = write_release(tmp_path / "release.jsonl")
+    gsm8k = [f"gsm8k/mwpbench/gsm8k/{i}" for i in (1, 2, 3)]
+    run = mwpbench.evaluate("m", backend=MockBackend(fail_ids=gsm8k), data_files=str(release),
+                            output=str(tmp_path / "results"), progress=False, jobs=1)
+    assert run.metrics["strict"]["datasets"]["gsm8k"]["accuracy"] == 0.0  # errors count wrong
+    board = collect(tmp_path / "results")
+    [row] = board.runs
+    assert row.cells["gsm8k"].strict is None and row.cells["gsm8k"].official is None
+    assert row.cells["gsm8k"].note == "3/3 missing (no completion)"
+    assert row.cells["math"].strict == 100.0  # the other dataset keeps its number
+    assert "lower bound" in (row.cells["macro"].note or "")

@@ -103,6 +103,7 @@ class Row:
     origin: str | None = None  # a reported row's table ("MathScale paper, Table 5 (arXiv v1)")
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
     path: Path | None = None
+    avg_note: str | None = None  # the run's own note on micro/macro (datasets lost)
 
     @property
     def complete(self) -> bool:
@@ -287,13 +288,19 @@ def run_row(result: RunResult) -> Row:
     official = metrics.get("official") or {}
     names = list(versions) or list(strict.get("datasets") or {})
     subsets: dict[str, list[str]] = {}
+    statuses = metrics.get("status_counts") or {}
+    lost: list[str] = []  # datasets without a single completion: no accuracy to show
     for task in names:
         s = (strict.get("datasets") or {}).get(task) or {}
         o = (official.get("datasets") or {}).get(task) or {}
         cells[task] = _cell(s, o)
         expected = task_n.get(task)
         got = cells[task].n
-        if isinstance(expected, int) and isinstance(got, int) and got < expected:
+        errors = _number((statuses.get(task) or {}).get("error"))
+        if got and errors is not None and errors >= got:  # every generation failed
+            cells[task] = Cell(n=got, note=f"{got}/{got} missing (no completion)")
+            lost.append(task)
+        elif isinstance(expected, int) and isinstance(got, int) and got < expected:
             cells[task].note = f"partial: {got} of {expected} items"
         for sub in sorted(set(s.get("subsets") or {}) | set(o.get("subsets") or {})):
             if sub == task:
@@ -301,8 +308,15 @@ def run_row(result: RunResult) -> Row:
             subsets.setdefault(task, []).append(sub)
             cells[sub] = _cell((s.get("subsets") or {}).get(sub) or {},
                                (o.get("subsets") or {}).get(sub) or {})
+    avg_note = None
+    if lost:
+        avg_note = ("every generation missing" if len(lost) == len(names)
+                    else f"lower bound: {', '.join(lost)} without completions")  # fmt: skip
     for avg in ("micro", "macro"):
         cells[avg] = _cell(strict.get(avg) or {}, official.get(avg) or {})
+        if len(lost) == len(names) and lost:
+            cells[avg] = Cell(n=cells[avg].n)
+        cells[avg].note = avg_note
 
     badges: list[str] = []
     if status != "complete":
@@ -324,6 +338,7 @@ def run_row(result: RunResult) -> Row:
     return Row(
         kind="run",
         key="",
+        avg_note=avg_note,
         run_id=result.run_id,
         model=str(model.get("name") or "?"),
         backend=str(model.get("backend") or "?"),
@@ -512,7 +527,7 @@ def _mark_section(section: Section, columns: list[Column]) -> None:
         for key, cell in row.cells.items():
             cell.best_strict = cell.best_official = False
             if key in ("micro", "macro"):
-                cell.note = None
+                cell.note = row.avg_note
     counts = {
         id(r): sum(1 for c in columns if c.kind == "dataset" and c.key in r.cells) for r in section.rows
     }
