@@ -18,6 +18,7 @@ STAGES: list[tuple[str, ...]] = [
     ("metrics",),
     ("results",),  # the run record
     ("runs",),  # grade, regrade, merge, compare sample lines and stored runs
+    ("runconfig",),  # the options of one run and their checks
     ("runner", "report", "leaderboard", "datacheck", "export"),  # drive and present
     ("cli", "demo", "flaghints", "__init__", "__main__"),  # the doors
 ]
