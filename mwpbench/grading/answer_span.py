@@ -120,6 +120,8 @@ _NON_VARIABLE = re.compile(
     r"displaystyle|approx|choose|sin|cos|tan|cot|sec|csc|log|ln|exp|binom|d?t?binom|lfloor|rfloor|"
     r"lceil|rceil|big|Big|%|\$|,|!|;)(?![A-Za-z])|\^\\circ|[%$°]"
 )
+_MATRIX = re.compile(r"\\begin\{(?:[pbBvV]?matrix|smallmatrix|array)\}")
+_TERM_LABEL = re.compile(r"[A-Za-z]_\{?\d+\}?")  # a sequence term or a numbered quantity
 _NUMBERED_SYMBOL = re.compile(r"[A-Za-z]_\{?\d+\}?(?:\^\{?\d+\}?)?")
 _TIMES_X = re.compile(r"(?<=\d)\s*x\s*(?=\d)")
 _SPACING = re.compile(r"\\(?:q?quad|[,;:! ])(?![A-Za-z])")
@@ -274,7 +276,7 @@ def last_side(expr: str) -> str:
         return s
     if _ALIGNED.search(s):
         s = _ALIGNED.sub(" ", s)
-    if "\\\\" in s and "&" in s:  # aligned rows: the last row that says something
+    if "\\\\" in s and "&" in s and not _MATRIX.search(s):  # aligned rows: the last row
         rows = [_SPACING.sub(" ", r.replace("&", " ")).strip() for r in s.split("\\\\")]
         rows = [r for r in rows if r.strip(" .,")]
         if rows and not rows[-1].lstrip().startswith("="):
@@ -298,6 +300,8 @@ def last_side(expr: str) -> str:
     if _LABEL.match(parts[-1]) and not _CONSTANT.fullmatch(parts[-1]):
         # "18 = x": a value written first; "2x = y": an equation
         return parts[0] if len(parts) == 2 and _is_arithmetic(parts[0]) else s
+    if len(parts) == 2 and _TERM_LABEL.fullmatch(parts[0]):
+        return s  # "a_{5} = 9": a labelled value (the label is compared: a_{5} is not a_{6})
     if len(parts) >= 3 or _is_arithmetic(parts[0]):
         return parts[-1]
     return s

@@ -144,6 +144,15 @@ def test_sentences_keep_decimals_math_list_numbers_and_closing_parentheses() -> 
         ("x = 2, y = 3", "x = 2, y = 3"),
         ("x = 2 or x = -2", "x = 2 or x = -2"),
         (r"\frac{1}{2}", r"\frac{1}{2}"),
+        # a numbered term is a label, compared as such (a_{5} = 9 is not a_{6} = 9)
+        ("a_{5} = 9", "a_{5} = 9"),
+        ("S_{10}=55", "S_{10}=55"),
+        ("a_{4} = a_{1} q^{3} = 8", "8"),
+        # a matrix's rows are not aligned equations
+        (r"B^{-1}=\left[\begin{array}{cc} 1 & 2 \\ 5 & 12\end{array}\right]",
+         r"B^{-1}=\left[\begin{array}{cc} 1 & 2 \\ 5 & 12\end{array}\right]"),
+        (r"A = \begin{pmatrix} 1 & 0 \\ 0 & 1 \end{pmatrix}",
+         r"A = \begin{pmatrix} 1 & 0 \\ 0 & 1 \end{pmatrix}"),
     ],
 )
 def test_an_equation_chain_answers_with_its_last_side(expr: str, value: str) -> None:
