@@ -329,9 +329,9 @@ class _Reader:
         while (tok := self.peek()) is not None and tok[0] == "op" and tok[1] in "+-":
             signs.append(tok[1])
             self.i += 1
-        items = [self.postfix()]  # the first factor may be a function
+        items = [self.postfix(nofunc=False)]  # the first factor may be a function
         while self.starts_postfix(nofunc=nofunc):
-            items.append(self.postfix())
+            items.append(self.postfix(nofunc=nofunc))
         value = items[-1]
         for item in reversed(items[:-1]):  # right fold, as the original converts the list
             value = _juxtapose(item, value)
@@ -357,15 +357,15 @@ class _Reader:
             return not nofunc
         return kind in ("num", "sym", "E", "greek", "accent", "inf", "diff", "frac", "astart", "mstart")
 
-    def postfix(self) -> Any:
-        value = self.exp()
+    def postfix(self, *, nofunc: bool) -> Any:
+        value = self.exp(nofunc=nofunc)
         while self.is_op("!"):
             self.i += 1
             value = sp.factorial(value, evaluate=False)
         return value
 
-    def exp(self) -> Any:
-        value = self.comp()
+    def exp(self, *, nofunc: bool) -> Any:
+        value = self.comp(nofunc=nofunc)
         if self.is_op("^"):
             self.i += 1
             value = sp.Pow(value, self.exponent(), evaluate=False)
@@ -401,7 +401,7 @@ class _Reader:
         self.expect(_CLOSE[open_])
         return value
 
-    def comp(self) -> Any:
+    def comp(self, *, nofunc: bool) -> Any:
         tok = self.peek()
         if tok is None:
             raise _Refuse
@@ -433,9 +433,10 @@ class _Reader:
                 self.i += 1
                 return sp.exp(self.exponent())
             return sp.exp(1)
-        return self.atom()
+        return self.atom(nofunc=nofunc)
 
-    def atom(self) -> Any:
+    def atom(self, *, nofunc: bool) -> Any:
+        """`nofunc`: a later factor of a function's bare argument, where `f(x)` is a product."""
         kind, value, text = self.take()
         if kind == "num":
             if self.is_op("_"):
@@ -464,7 +465,7 @@ class _Reader:
                 sup = self.exponent()
             else:
                 break
-        call = self.call_argument()
+        call = None if nofunc else self.call_argument()
         if call is not None:
             # f(x), p_{Z}(z), f^{-1}(x): an undefined function applied to one atom there
             name = "".join(t for _, _, t in self.tokens[start : sup_start - 1 if sup is not None else self.i])
@@ -472,7 +473,9 @@ class _Reader:
             self.i = _match(self.tokens, self.i) + 1
             return applied if sup is None else sp.Pow(applied, sup, evaluate=False)
         symbol = _symbol(kind, value, sub)
-        return symbol if sup is None else sp.Pow(symbol, sup, evaluate=False)
+        if sup is None or symbol is sp.I:  # I^2 is I there: its exponent is dropped
+            return symbol
+        return sp.Pow(symbol, sup, evaluate=False)
 
     def call_argument(self) -> Any:
         """After a letter: the argument when a bracket follows that makes it a function
@@ -509,8 +512,10 @@ class _Reader:
             self.i = close + 1
         else:
             tok = self.take()
-            if tok[0] not in ("num", "sym", "greek", "E", "inf") or self.is_op("_") or self.is_op("^"):
+            if tok[0] not in ("num", "sym", "greek", "E", "inf") or self.is_op("_"):
                 raise _Refuse
+            if tok[0] in ("sym", "greek") and self.is_op("^"):
+                raise _Refuse  # x_n^2: n^2 may be the subscript there
             inner = [tok]
         text = "".join(t for _, _, t in inner).strip()
         return f"_{{{text}}}" if len(text) > 1 else f"_{text}"
@@ -832,8 +837,18 @@ def sure_failure(text: str) -> str | None:
         if kind in words and not (k >= 2 and types[k - 1] == PSLexer.L_BRACE and types[k - 2] == PSLexer.CMD_OPERATORNAME):
             return "Exception"
     multi = (PSLexer.FUNC_MAX, PSLexer.FUNC_MIN, PSLexer.FUNC_GCD, PSLexer.FUNC_LCM)
-    for k, kind in enumerate(types):
-        if kind in multi and k + 1 < len(types) and types[k + 1] not in (PSLexer.L_PAREN, PSLexer.UNDERSCORE, PSLexer.CARET):
+    bare = [t for k, t in enumerate(tokens) if t.type in multi and k + 1 < len(tokens)
+            and tokens[k + 1].type not in (PSLexer.L_PAREN, PSLexer.UNDERSCORE, PSLexer.CARET)]  # fmt: skip
+    scripts = [t.tokenIndex for t in tokens if t.type in (PSLexer.UNDERSCORE, PSLexer.CARET)]
+    if bare and (not scripts or bare[0].tokenIndex < scripts[0]):
+        # `\max x` parses as `\sin x` does, then its converter fails: certain when the text
+        # with \sin in its place is read (nothing else fails first) and no sub- or superscript
+        # comes before it (the original drops some of those unconverted: I^{...}, x_{...})
+        parts, last = [], 0
+        for t in bare:
+            parts.append(text[last : t.start] + "\\sin")
+            last = t.stop + 1
+        if read_latex("".join(parts) + text[last:]) is not None:
             return "AttributeError"
     return None
 
