@@ -71,7 +71,7 @@ _LETTERS = re.compile(r"[A-Za-z]+")
 _ACCENT_BODY = re.compile(r"\{([A-Za-z0-9 ]|\\[A-Za-z]+)*\}")
 _ENVIRONMENT = re.compile(r"\\begin\{array\}\{[clr]*\}|\\end\{array\}|\\(?:begin|end)\{[pb]?matrix\}")
 _SPACE = " \t\r\n"
-_OPS = "+-*/:^_()[]{}!=&|"
+_OPS = "+-*/:^_()[]{}!=&|,"
 _CLOSE = {"(": ")", "[": "]", "{": "}"}
 
 Token = tuple[str, str, str]  # (kind, value, text as written, for names built from subscripts)
@@ -465,11 +465,11 @@ class _Reader:
                 sup = self.exponent()
             else:
                 break
-        call = None if nofunc else self.call_argument()
+        call = None if nofunc else self.call_arguments()
         if call is not None:
-            # f(x), p_{Z}(z), f^{-1}(x): an undefined function applied to one atom there
+            # f(x), p_{Z}(z), f^{-1}(x), g(x, y): an undefined function applied there
             name = "".join(t for _, _, t in self.tokens[start : sup_start - 1 if sup is not None else self.i])
-            applied = sp.Function(name)(call)
+            applied = sp.Function(name)(*call)
             self.i = _match(self.tokens, self.i) + 1
             return applied if sup is None else sp.Pow(applied, sup, evaluate=False)
         symbol = _symbol(kind, value, sub)
@@ -477,10 +477,10 @@ class _Reader:
             return symbol
         return sp.Pow(symbol, sup, evaluate=False)
 
-    def call_argument(self) -> Any:
-        """After a letter: the argument when a bracket follows that makes it a function
-        application there (one atom inside), None when it is a product; refuses the forms
-        not read here (`x[2]`, `g{(t)}`)."""
+    def call_arguments(self) -> list[Any] | None:
+        """After a letter: the arguments when a bracket follows that makes it a function
+        application there (one atom inside, or expressions separated by commas), None when
+        it is a product; refuses the forms not read here (`x[2]`, `g{(t)}`)."""
         tok = self.peek()
         if tok is None or tok[0] != "op" or tok[1] not in "([{":
             return None
@@ -491,14 +491,23 @@ class _Reader:
             if self.is_op("(", 1) or self.is_op("[", 1):
                 raise _Refuse
             return None
-        if _atom_end(self.tokens, self.i + 1) != close:
+        inner = self.tokens[self.i + 1 : close]
+        pieces = _split_commas(inner)
+        if len(pieces) == 1 and _atom_end(self.tokens, self.i + 1) != close:
             return None
         if tok[1] == "[":
             raise _Refuse
-        arg = read_latex("".join(t for _, _, t in self.tokens[self.i + 1 : close]))
-        if arg is None:
+        if len(pieces) == 2 and not pieces[1]:
+            pieces.pop()  # f(x,): one argument and a trailing comma (only then) there
+        for piece in pieces:
+            _read_all(piece)  # each argument must be an expression there
+        texts = "".join(t for _, _, t in inner).split(",")  # the original splits the text so
+        if texts[-1] == "":
+            texts.pop()
+        args = [read_latex(text) for text in texts]
+        if any(arg is None for arg in args):
             raise _Refuse
-        return arg
+        return args
 
     def subscript(self) -> str:
         """'_' and a subscript: its text, as the original names the symbol (`a_{n+1}`)."""
@@ -625,6 +634,22 @@ class _Reader:
         body = self.mp(nofunc=False)
         self.depth -= 1
         return (sp.Sum if name == "sum" else sp.Product)(body, (var, start, end))
+
+
+def _split_commas(tokens: list[Token]) -> list[list[Token]]:
+    """The tokens between top-level commas."""
+    pieces: list[list[Token]] = [[]]
+    depth = 0
+    for tok in tokens:
+        if tok[0] == "op" and tok[1] in "([{":
+            depth += 1
+        elif tok[0] == "op" and tok[1] in ")]}":
+            depth -= 1
+        if depth == 0 and tok[:2] == ("op", ","):
+            pieces.append([])
+        else:
+            pieces[-1].append(tok)
+    return pieces
 
 
 def _atom_end(tokens: list[Token], j: int) -> int:
@@ -830,6 +855,12 @@ def sure_failure(text: str) -> str | None:
     except _Refuse:
         return "Exception"
     types = [t.type for t in tokens]
+    opening = (PSLexer.L_PAREN, PSLexer.L_BRACKET, PSLexer.L_PAREN_VISUAL, PSLexer.L_BRACK, PSLexer.L_GROUP)
+    closing = (PSLexer.R_PAREN, PSLexer.R_BRACKET, PSLexer.R_PAREN_VISUAL, PSLexer.R_BRACK, PSLexer.R_GROUP)
+    if types.count(PSLexer.L_BRACE) != types.count(PSLexer.R_BRACE) or sum(map(types.count, opening)) != sum(
+        map(types.count, closing)
+    ):
+        return "Exception"  # every grammar rule closes what it opens
     words = _operator_words(PSLexer)
     for k, kind in enumerate(types):
         if kind == PSLexer.PERIOD:
@@ -837,17 +868,17 @@ def sure_failure(text: str) -> str | None:
         if kind in words and not (k >= 2 and types[k - 1] == PSLexer.L_BRACE and types[k - 2] == PSLexer.CMD_OPERATORNAME):
             return "Exception"
     multi = (PSLexer.FUNC_MAX, PSLexer.FUNC_MIN, PSLexer.FUNC_GCD, PSLexer.FUNC_LCM)
-    bare = [t for k, t in enumerate(tokens) if t.type in multi and k + 1 < len(tokens)
-            and tokens[k + 1].type not in (PSLexer.L_PAREN, PSLexer.UNDERSCORE, PSLexer.CARET)]  # fmt: skip
-    scripts = [t.tokenIndex for t in tokens if t.type in (PSLexer.UNDERSCORE, PSLexer.CARET)]
-    if bare and (not scripts or bare[0].tokenIndex < scripts[0]):
+    bare = [k for k, t in enumerate(types) if t in multi and k + 1 < len(types)
+            and types[k + 1] not in (PSLexer.L_PAREN, PSLexer.UNDERSCORE, PSLexer.CARET)]  # fmt: skip
+    scripts = [k for k, t in enumerate(types) if t in (PSLexer.UNDERSCORE, PSLexer.CARET)]
+    if bare and (not scripts or bare[0] < scripts[0]):
         # `\max x` parses as `\sin x` does, then its converter fails: certain when the text
         # with \sin in its place is read (nothing else fails first) and no sub- or superscript
         # comes before it (the original drops some of those unconverted: I^{...}, x_{...})
         parts, last = [], 0
-        for t in bare:
-            parts.append(text[last : t.start] + "\\sin")
-            last = t.stop + 1
+        for k in bare:
+            parts.append(text[last : tokens[k].start] + "\\sin")
+            last = tokens[k].stop + 1
         if read_latex("".join(parts) + text[last:]) is not None:
             return "AttributeError"
     return None

@@ -1,13 +1,14 @@
 """Are two SymPy values certainly different? Rigorous float intervals, no symbolic work.
 
-`apart(a, b, point)` encloses the real values of `a` and `b` at `point` (symbols -> exact
+`apart(a, b, point)` encloses the values of `a` and `b` at `point` (symbols -> exact
 rationals) in intervals of floats rounded outwards after every operation (a few ulps more
-after library functions), and says True only when the enclosures are disjoint by more than
-1e-40 of max(1, |b|). That is far above the 60-digit tolerance `compare` uses, so "apart"
-never contradicts its symbolic verdict; it only decides the non-equal pairs (most pairs)
-without SymPy's evaluation. Anything the enclosure does not cover (complex values, poles,
-unknown functions, overflow) gives False: "not known to differ", and the caller carries on.
-"""
+after library functions), real and imaginary parts apart (`I` and square roots of negative
+numbers; other functions of real arguments only), and says True only when the enclosures
+are disjoint by more than 1e-40 of max(1, |b|). That is far above the 60-digit tolerance
+`compare` uses, so "apart" never contradicts its symbolic verdict; it only decides the
+non-equal pairs (most pairs) without SymPy's evaluation. Anything the enclosure does not
+cover (other complex values, poles, unknown functions, overflow) gives False: "not known to
+differ", and the caller carries on."""
 
 from __future__ import annotations
 
@@ -35,11 +36,12 @@ class _Unknown(Exception):
 def apart(a: Any, b: Any, point: dict[Any, Any]) -> bool:
     """True when `a` and `b` certainly have different real values at `point`."""
     try:
-        ia, ib = _enclose(a, point), _enclose(b, point)
+        va, vb = _enclose(a, point), _enclose(b, point)
     except Exception:  # _Unknown, overflow, a domain error, an object that is not a number
         return False
-    scale = max(1.0, abs(ib[0]), abs(ib[1]))
-    gap = max(ia[0] - ib[1], ib[0] - ia[1])
+    im_a, im_b = va[1] or _ZERO, vb[1] or _ZERO
+    scale = max(1.0, max(abs(vb[0][0]), abs(vb[0][1])) + max(abs(im_b[0]), abs(im_b[1])))
+    gap = max(va[0][0] - vb[0][1], vb[0][0] - va[0][1], im_a[0] - im_b[1], im_b[0] - im_a[1])
     return gap > _GAP * scale
 
 
@@ -170,59 +172,116 @@ def _log(x: Interval) -> Interval:
     return _monotone(math.log, _in_domain(x, 0.0, _INF))
 
 
-def _enclose(e: Any, point: dict[Any, Any]) -> Interval:
+# complex values: (real part, imaginary part); None for an imaginary part that is exactly 0
+Value = tuple[Interval, "Interval | None"]
+_ZERO: Interval = (0.0, 0.0)
+
+
+def _real(v: Value) -> Interval:
+    if v[1] is not None:
+        raise _Unknown  # a function of a complex argument: not enclosed here
+    return v[0]
+
+
+def _neg(x: Interval) -> Interval:
+    return -x[1], -x[0]
+
+
+def _c_add(x: Value, y: Value) -> Value:
+    im = None if x[1] is None and y[1] is None else _add(x[1] or _ZERO, y[1] or _ZERO)
+    return _add(x[0], y[0]), im
+
+
+def _c_mul(x: Value, y: Value) -> Value:
+    if x[1] is None and y[1] is None:
+        return _mul(x[0], y[0]), None
+    a, b, c, d = x[0], x[1] or _ZERO, y[0], y[1] or _ZERO
+    return _add(_mul(a, c), _neg(_mul(b, d))), _add(_mul(a, d), _mul(b, c))
+
+
+def _c_inverse(x: Value) -> Value:
+    if x[1] is None:
+        return _inverse(x[0]), None
+    a, b = x[0], x[1]
+    scale = _inverse(_add(_square(a), _square(b)))
+    return _mul(a, scale), _neg(_mul(b, scale))
+
+
+def _c_power_int(x: Value, n: int) -> Value:
+    if x[1] is None:
+        return _power_int(x[0], n), None
+    if abs(n) > _MAX_POWER:
+        raise _Unknown
+    if n < 0:
+        return _c_inverse(_c_power_int(x, -n))
+    result: Value = ((1.0, 1.0), None)
+    base = x
+    while n:
+        if n & 1:
+            result = _c_mul(result, base)
+        n >>= 1
+        if n:
+            base = _c_mul(base, base)
+    return result
+
+
+def _enclose(e: Any, point: dict[Any, Any]) -> Value:
     if e.is_Integer:
         n = int(e)
         value = float(n)
-        return (value, value) if abs(n) <= 2**53 else _exact(value)
+        return ((value, value) if abs(n) <= 2**53 else _exact(value)), None
     if e.is_Rational:
-        return _rational(int(e.p), int(e.q))
+        return _rational(int(e.p), int(e.q)), None
     if e.is_Float:
-        return _exact(float(e))
+        return _exact(float(e)), None
     if e.is_Symbol:
         if e not in point:
             raise _Unknown
         return _enclose(point[e], point)
     if e is sp.pi:
-        return _exact(math.pi)
+        return _exact(math.pi), None
     if e is sp.E:
-        return _exact(math.e)
+        return _exact(math.e), None
+    if e is sp.I:
+        return _ZERO, (1.0, 1.0)
     if e.is_Add:
         total = _enclose(e.args[0], point)
         for arg in e.args[1:]:
-            total = _add(total, _enclose(arg, point))
+            total = _c_add(total, _enclose(arg, point))
         return total
     if e.is_Mul:
         product = _enclose(e.args[0], point)
         for arg in e.args[1:]:
-            product = _mul(product, _enclose(arg, point))
+            product = _c_mul(product, _enclose(arg, point))
         return product
     if e.is_Pow:
         return _pow(e.args[0], e.args[1], point)
     if isinstance(e, sp.log):
-        value = _log(_enclose(e.args[0], point))
+        value = _log(_real(_enclose(e.args[0], point)))
         if len(e.args) == 2:
-            value = _mul(value, _inverse(_log(_enclose(e.args[1], point))))
-        return value
+            value = _mul(value, _inverse(_log(_real(_enclose(e.args[1], point)))))
+        return value, None
     if isinstance(e, sp.factorial):
         arg = e.args[0]
         if not (arg.is_Integer and 0 <= int(arg) <= 170):
             raise _Unknown
-        return _exact(float(math.factorial(int(arg))))
+        return _exact(float(math.factorial(int(arg)))), None
     f = _FUNCTIONS.get(e.func)
     if f is None or len(e.args) != 1:
         raise _Unknown
-    return f(_enclose(e.args[0], point))
+    return f(_real(_enclose(e.args[0], point))), None
 
 
-def _pow(base: Any, exponent: Any, point: dict[Any, Any]) -> Interval:
+def _pow(base: Any, exponent: Any, point: dict[Any, Any]) -> Value:
     if exponent.is_Integer:
-        return _power_int(_enclose(base, point), int(exponent))
+        return _c_power_int(_enclose(base, point), int(exponent))
     if base is sp.E:
-        return _monotone(math.exp, _enclose(exponent, point))
-    x = _enclose(base, point)
+        return _monotone(math.exp, _real(_enclose(exponent, point))), None
+    x = _real(_enclose(base, point))
     if exponent == sp.S.Half:
-        if x[0] < 0.0:
-            raise _Unknown
-        return _widen(math.sqrt(x[0]), math.sqrt(x[1]))
-    return _power_real(x, _enclose(exponent, point))
+        if x[0] >= 0.0:
+            return _widen(math.sqrt(x[0]), math.sqrt(x[1])), None
+        if x[1] < 0.0:  # the principal root of a negative number: i sqrt(|x|)
+            return _ZERO, _widen(math.sqrt(-x[1]), math.sqrt(-x[0]))
+        raise _Unknown
+    return _power_real(x, _real(_enclose(exponent, point))), None

@@ -82,7 +82,8 @@ def _expr(r: random.Random, depth: int) -> str:  # noqa: C901 - one branch per s
     if k < 0.78:
         return sub() + "!"
     if k < 0.82:
-        return r.choice(CALLEES) + "(" + (_atom(r) if r.random() < 0.6 else sub()) + ")"
+        args = [_atom(r) if r.random() < 0.6 else sub() for _ in range(1 if r.random() < 0.7 else r.randint(2, 3))]
+        return r.choice(CALLEES) + "(" + r.choice([",", ", "]).join(args) + r.choice(["", "", ","]) + ")"
     if k < 0.85:
         return r.choice(["e^{", "e^"]) + sub() + ("}" if r.random() < 0.9 else "")
     if k < 0.88:
