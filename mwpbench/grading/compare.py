@@ -14,7 +14,6 @@ from fractions import Fraction
 from typing import Any
 
 from mwpbench.grading.normalize import UNITS, Normalized, normalize, squeeze
-from mwpbench.grading.numeric import apart
 from mwpbench.grading.parse import (
     Ans,
     ParseFailure,
@@ -355,6 +354,8 @@ def _expr_equal(sp: Any, a: Any, b: Any) -> bool:
     free = a.free_symbols | b.free_symbols
     if a.free_symbols != b.free_symbols:
         return False
+    from mwpbench.grading.numeric import apart  # imports SymPy: only where comparisons run
+
     if apart(a, b, next(_sample_points(sp, free))):
         return False
     if a.is_infinite or b.is_infinite:

@@ -861,6 +861,14 @@ def sure_failure(text: str) -> str | None:
         map(types.count, closing)
     ):
         return "Exception"  # every grammar rule closes what it opens
+    infix = (PSLexer.MUL, PSLexer.CMD_TIMES, PSLexer.CMD_CDOT, PSLexer.DIV, PSLexer.CMD_DIV, PSLexer.COLON, PSLexer.CMD_MOD)
+    before = (*infix, PSLexer.ADD, PSLexer.SUB, PSLexer.CARET, PSLexer.UNDERSCORE, PSLexer.COMMA, PSLexer.L_PAREN,
+              PSLexer.L_BRACKET, PSLexer.L_BRACE)  # fmt: skip
+    if types and (types[0] in (*infix, PSLexer.CARET, PSLexer.UNDERSCORE, PSLexer.COMMA, PSLexer.BANG)
+                  or types[-1] in (*before[:-3], PSLexer.CMD_FRAC, PSLexer.FUNC_SQRT)):  # fmt: skip
+        return "Exception"  # an operator without its operand: `x^{2}+`, `\\cdot 3`
+    if any(a in before and b in infix for a, b in zip(types, types[1:])):
+        return "Exception"  # `+\\cdots` (\\cdot then s), `(/2`: no rule puts these together
     words = _operator_words(PSLexer)
     for k, kind in enumerate(types):
         if kind == PSLexer.PERIOD:

@@ -128,3 +128,12 @@ def test_non_equal_pairs_skip_the_symbolic_comparison(monkeypatch: pytest.Monkey
     monkeypatch.setattr(compare, "_symbolic_equal", symbolic)
     for pred, gold in [("\\sqrt{2}", "\\frac{3}{2}"), ("2\\pi", "\\frac{44}{7}"), ("x^2+1", "x^2-1"), ("\\sin x", "\\cos x")]:
         assert compare_answers(pred, gold)[0] is False
+
+
+def test_grading_entry_points_do_not_import_sympy() -> None:
+    """The in-process fast paths stay light: SymPy is imported where comparisons run."""
+    import subprocess
+    import sys
+
+    code = "import sys, mwpbench.grading.api, mwpbench.grading.compare; assert 'sympy' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
