@@ -265,3 +265,26 @@ def test_parse_latex_reads_covered_text_without_antlr(monkeypatch: pytest.Monkey
     with pytest.raises(ParseFailure, match="malformed LaTeX"):
         parse_answer("\\frac{\\max 2}{3}")  # certain to fail: the original is not asked
     assert len(calls) == 1
+
+
+def test_verdicts_do_not_depend_on_the_fast_paths(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every pair of the case table gets the same verdict with the reader, the sure
+    failures and the interval check switched off (latex2sympy2_extended and SymPy only)."""
+    import mwpbench.grading.latex as latex_module
+    import mwpbench.grading.numeric as numeric_module
+    from mwpbench.grading import compare
+
+    rows = [json.loads(line) for line in (Path(__file__).parent / "cases.jsonl").read_text(encoding="utf-8").splitlines()]
+    pairs = [(r["pred"], r["gold"]) for r in rows]
+
+    def verdicts() -> list[tuple[Any, ...]]:
+        compare._parse_gold.cache_clear()
+        return [compare.compare_answers(p, g)[:3] for p, g in pairs]
+
+    fast = verdicts()
+    monkeypatch.setattr(latex_module, "read_latex", lambda text: None)
+    monkeypatch.setattr(latex_module, "sure_failure", lambda text: None)
+    monkeypatch.setattr(numeric_module, "apart", lambda a, b, point: False)
+    slow = verdicts()
+    compare._parse_gold.cache_clear()
+    assert [(p, f) for p, f, s in zip(pairs, fast, slow, strict=True) if f != s] == []
