@@ -18,9 +18,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from mwpbench import config  # noqa: E402
-from mwpbench.datasets.files import LOCAL_LAYOUT, verify  # noqa: E402
+from mwpbench.datasets.files import verify  # noqa: E402
 from mwpbench.datasets.loader import list_tasks, load  # noqa: E402
-from mwpbench.datasets.tables import table  # noqa: E402
+from mwpbench.report import render  # noqa: E402
 
 
 def main() -> int:
@@ -29,7 +29,10 @@ def main() -> int:
     args = parser.parse_args()
     rows, total, t_all = [], 0, time.perf_counter()
     for task in list_tasks():
-        folder, native, rel = LOCAL_LAYOUT[task]
+        mirror = config.get_task(task).mirror
+        if mirror is None:
+            continue
+        folder, native, rel = mirror.folder, mirror.native, mirror.release
         base = args.data_dir / folder
         for source, files in (("native", base / native), ("mwpbench", base / rel if rel else None)):
             if files is None:
@@ -43,11 +46,13 @@ def main() -> int:
             )
     elapsed = time.perf_counter() - t_all
     rows.append(["total", "", total, "", f"{elapsed:.3f}"])
-    print(table(["task", "source", "n", "dropped", "seconds"], rows))
+    print(render([["task", "source", "n", "dropped", "seconds"], *rows]))
 
     t0, checked = time.perf_counter(), 0
     for spec in config.load_tasks().values():
-        folder, native, _ = LOCAL_LAYOUT[spec.name]
+        if spec.mirror is None:
+            continue
+        folder, native = spec.mirror.folder, spec.mirror.native
         for f in spec.sources["native"].files.values():
             local = args.data_dir / folder / (f.basename if native == "." else native)
             if local.is_file():

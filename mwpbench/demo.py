@@ -22,7 +22,7 @@ from mwpbench.errors import MissingExtraError
 
 log = logging.getLogger(__name__)
 
-DEMO_MODEL_VERSION = "1"
+DEMO_MODEL_VERSION = "2"
 
 _CORPUS = [
     "Below is an instruction that describes a task. Write a response that appropriately "
@@ -48,8 +48,16 @@ def cache_dir() -> Path:
     return Path(root)
 
 
-def build_tiny_model(out: Path, *, hidden: int = 32, heads: int = 4, seed: int = 0) -> Path:
-    """Save a random 2-layer Llama and a locally trained tokenizer to `out` (no network)."""
+def build_tiny_model(
+    out: Path, *, hidden: int = 64, heads: int = 2, layers: int = 2, seed: int = 0
+) -> Path:
+    """Save a random Llama and a locally trained tokenizer to `out` (no network).
+
+    The default shape (hidden 64, 2 heads: head dim 32) is one that vLLM's CPU attention
+    kernels accept (head dim 32, 64, 80, ...); a head dim of 8 crashes them.
+    """
+    if hidden % heads or hidden // heads < 32:
+        raise ValueError(f"hidden={hidden}, heads={heads}: head dim must be >= 32 (vLLM CPU)")
     try:
         import torch
         from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
@@ -81,7 +89,7 @@ def build_tiny_model(out: Path, *, hidden: int = 32, heads: int = 4, seed: int =
         vocab_size=len(tok),
         hidden_size=hidden,
         intermediate_size=2 * hidden,
-        num_hidden_layers=2,
+        num_hidden_layers=layers,
         num_attention_heads=heads,
         num_key_value_heads=max(heads // 2, 1),
         max_position_embeddings=1024,
@@ -119,7 +127,7 @@ def demo_model(root: Path | None = None) -> Path:
     return target
 
 
-def build_site(results_dir: Path, out_dir: Path) -> Path | None:
+def build_site(results_dir: Path, out_dir: Path | None) -> Path | None:
     """Build the leaderboard if this mwpbench has one; None (and a log line) otherwise."""
     try:
         from mwpbench.leaderboard import build_leaderboard

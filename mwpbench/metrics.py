@@ -22,7 +22,7 @@ Record = Mapping[str, Any]
 Equivalent = Callable[[str, str], bool]
 
 GRADER_FIELDS: dict[str, str] = {"strict": "correct", "official": "official_correct"}
-"""grader name -> the record field holding its verdict."""
+"""grader name (one of types.GRADERS) -> the sample field holding its verdict."""
 
 STATUSES = ("correct", "incorrect", "no_answer", "parse_error", "timeout", "error")
 

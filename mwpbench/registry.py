@@ -1,7 +1,8 @@
 """Name -> "module:attr" tables, resolved lazily; a typo gets "did you mean".
 
 Adding a dataset or backend touches one line here. No import-time decorators, no directory
-scanning: the tables below are the whole truth.
+scanning: the tables below are the whole truth. The graders are not a table: there are two,
+closed (`mwpbench.types.GRADERS`), and every run stores both verdicts.
 """
 
 from __future__ import annotations
@@ -35,13 +36,6 @@ BACKENDS: dict[str, str] = {
     "replay": "mwpbench.backends.replay:ReplayBackend",
     "mock": "mwpbench.backends.mock:MockBackend",
 }
-
-# grader name -> "module:function(completion, gold, **options) -> Verdict"
-GRADERS: dict[str, str] = {
-    "strict": "mwpbench.grading.api:grade_strict",
-    "official": "mwpbench.grading.official:grade_official",
-}
-
 
 def resolve(kind: str, name: str, table: Mapping[str, str]) -> Any:
     """Import and return the object registered under `name`, or raise UnknownNameError."""

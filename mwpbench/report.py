@@ -1,9 +1,18 @@
-"""Present runs: terminal and markdown tables of metrics and comparisons."""
+"""Plain-text and markdown tables: a run's metrics, a comparison of two runs, the task list
+and a task's definition (`mwpbench tasks`), the data checks (`check-data`). One renderer,
+`render`, draws them all."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from mwpbench import config
+from mwpbench.datasets import list_tasks
+from mwpbench.types import GRADERS, Problem
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mwpbench.datacheck import TaskCheck
 
 
 def _pct(x: float | None) -> str:
@@ -17,23 +26,32 @@ def _acc(block: Mapping[str, Any] | None) -> str:
     return f"{100 * block['accuracy']:.1f}" + ("" if se is None else f" ±{100 * se:.1f}")
 
 
-def render(rows: Sequence[Sequence[str]], *, markdown: bool = False, rule_before: int = -1) -> str:
-    """Rows (the first is the header) as aligned text columns or a markdown table."""
+def render(
+    rows: Sequence[Sequence[object]],
+    *,
+    markdown: bool = False,
+    rule_before: int = -1,
+    numbers: bool = True,
+) -> str:
+    """Rows (the first is the header) as aligned text columns or a markdown table. The first
+    column is left-aligned; the others are right-aligned (`numbers`) or left-aligned."""
+    cells = [[str(c) for c in r] for r in rows]
     if markdown:
-        head, *body = rows
+        head, *body = cells
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         lines += ["| " + " | ".join(r) + " |" for r in body]
         return "\n".join(lines)
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(cells[0]))]
 
     def line(r: Sequence[str]) -> str:
-        cells = [r[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(r[1:], widths[1:])]
-        return "  ".join(cells).rstrip()
+        rest = [c.rjust(w) if numbers else c.ljust(w) for c, w in zip(r[1:], widths[1:])]
+        return "  ".join([r[0].ljust(widths[0]), *rest]).rstrip()
 
-    out = [line(rows[0]), "-" * len(line(rows[0]))]
-    for i, r in enumerate(rows[1:], 1):
+    header = line(cells[0])
+    out = [header, "-" * len(header)]
+    for i, r in enumerate(cells[1:], 1):
         if i == rule_before:
-            out.append("-" * len(line(rows[0])))
+            out.append("-" * len(header))
         out.append(line(r))
     return "\n".join(out)
 
@@ -45,7 +63,7 @@ def metrics_table(run: Mapping[str, Any], *, subsets: bool = False, markdown: bo
     if not metrics:
         return "(no metrics: the run has not been graded yet; finish it with --resume)"
     headline = run.get("graders", {}).get("headline", "strict")
-    mark = {g: ("*" if g == headline else "") for g in ("strict", "official")}
+    mark = {g: ("*" if g == headline else "") for g in GRADERS}
     rows = [["dataset", "n", f"strict{mark['strict']} %", f"official{mark['official']} %",
              "disagree", "trunc %", "errors", "timeouts"]]  # fmt: skip
     strict, official = metrics["strict"], metrics["official"]
@@ -144,4 +162,101 @@ def comparison_table(cmp: Mapping[str, Any], *, markdown: bool = False, flips: i
     return text
 
 
-__all__ = ["comparison_table", "metrics_table", "render", "run_summary"]
+# --- tasks and data checks ------------------------------------------------------------
+
+
+def tasks_table() -> str:
+    """task, level, language, sources, n (the paper's count)."""
+    specs = config.load_tasks()
+    suites = config.load_suites()
+    rows = []
+    for name in list_tasks():
+        spec = specs[name]
+        lang = "en" if spec.language == "en" else f"en (native: {spec.language})"
+        in_suites = ",".join(s for s, suite in suites.items() if name in suite.tasks) or "-"
+        rows.append([name, spec.level, lang, "mwpbench,native", spec.paper_n or "-", in_suites])
+    return render([["task", "level", "language", "sources", "n (paper)", "suites"], *rows],
+                  numbers=False)
+
+
+def task_details(name: str, problems: Sequence[Problem] = ()) -> str:
+    spec = config.get_task(name)
+    lines = [
+        f"task:        {spec.name} (version {spec.version}, adapter {spec.adapter})",
+        f"description: {spec.description}",
+        f"level:       {spec.level}",
+        f"language:    native {spec.language}; release en (translated: {spec.translated})",
+        f"subsets:     {', '.join(spec.subsets)}",
+        f"label:       {spec.label} ({spec.short_label})",
+        f"prompt:      {spec.prompt} (the default; --prompt overrides it)",
+        f"n (paper):   {spec.paper_n}",
+    ]
+    for kind, src in spec.sources.items():
+        for fname, f in src.files.items():
+            pin = f"git blob {f.git_blob}" if f.git_blob else f"sha256 {f.sha256}"
+            lines.append(f"source:      {kind}/{fname}: {f.url} ({pin})")
+    for p in problems:
+        lines += [
+            "",
+            f"[{p.id}] subset={p.subset} level={p.level} language={p.language}",
+            f"Q: {p.question}",
+            f"A: {p.answer}",
+        ]
+        if p.solution:
+            lines.append(f"S: {p.solution[:300]}{'...' if len(p.solution) > 300 else ''}")
+    return "\n".join(lines)
+
+
+def _share(k: int, n: int) -> str:
+    return f"{k}/{n} ({100 * k / n:.1f}%)" if n else "-"
+
+
+def _check_status(c: TaskCheck) -> str:
+    if any(f.check == "load" for f in c.failures):
+        return "LOAD FAILED"
+    bad = len({f.id for f in c.failures if f.check in ("parse", "self")})
+    return "ok" if c.ok else f"{bad} bad gold{'s' if bad != 1 else ''}"
+
+
+def check_tables(checks: Sequence[TaskCheck], *, max_failures: int = 20) -> str:
+    """Counts per task and subset, then the failures table."""
+    rows = []
+    for c in checks:
+        dropped = sum(c.dropped.values())
+        rows.append([
+            c.task, c.source, c.n, dropped or "-", _share(c.parsed, c.n), _share(c.self_equal, c.n),
+            _share(c.solutions_correct, c.solutions), _check_status(c),
+        ])  # fmt: skip
+    out = [render([["task", "source", "n", "dropped", "gold parses", "gold == gold",
+                    "solution correct", "status"], *rows], numbers=False)]  # fmt: skip
+    sub_rows = [
+        [c.task, s, k] for c in checks if len(c.subsets) > 1 for s, k in c.subsets.most_common()
+    ]
+    if sub_rows:
+        out += ["", render([["task", "subset", "n"], *sub_rows], numbers=False)]
+    drop_rows = [[c.task, r, k] for c in checks for r, k in c.dropped.most_common()]
+    if drop_rows:
+        out += ["", render([["task", "dropped because", "n"], *drop_rows], numbers=False)]
+    failures = [f for c in checks for f in c.failures]
+    if failures:
+        shown = []
+        for c in checks:
+            by_kind: dict[str, int] = {}
+            for f in c.failures:
+                by_kind[f.check] = by_kind.get(f.check, 0) + 1
+                if by_kind[f.check] <= max_failures:
+                    shown.append([f.task, f.check, f.id, f.detail.replace("\n", " ")[:140]])
+        out += ["", f"failures ({len(failures)}; up to {max_failures} per task and check):",
+                render([["task", "check", "id", "why"], *shown], numbers=False)]  # fmt: skip
+    return "\n".join(out)
+
+
+__all__ = [
+    "check_tables",
+    "comparison_table",
+    "metrics_table",
+    "render",
+    "run_summary",
+    "task_details",
+    "tasks_table",
+]

@@ -24,6 +24,36 @@ PAYLOADS = (
 )
 PAYLOAD = " ".join(PAYLOADS)
 
+# The same, aimed at the math typesetter: each sits between $…$ (or is a bare \boxed) so
+# that KaTeX sees it. With trust: false none may become a link, a class, an id or a style;
+# the size and expansion limits keep the rest from freezing the page.
+KATEX_PAYLOADS = (
+    "$\\href{javascript:window.__pwned=11}{\\text{click}}$",
+    "$\\url{javascript:window.__pwned=12}$",
+    "$\\htmlClass{pwned}{x} \\htmlId{pwned}{y} \\htmlStyle{background:url(javascript:1)}{z}$",
+    "$\\htmlData{onclick=window.__pwned=13}{w} \\includegraphics{javascript:1}$",
+    "$\\rule{100000em}{100000em}$",
+    "$" + "\\def\\a{\\b\\b}\\def\\b{\\c\\c}\\def\\c{\\d\\d}\\def\\d{\\e\\e}"
+    "\\def\\e{\\f\\f}\\def\\f{\\g\\g}\\def\\g{\\h\\h}\\def\\h{xx}\\a\\a\\a\\a" + "$",
+    "$" + "{" * 3000 + "x" + "}" * 3000 + "$",  # too long to be looked for: plain text
+    "$" + "{" * 100 + "x" + "}" * 100 + "$",  # too deep to be typeset: plain text
+    "$" + "\\frac{1}{" * 40 + "2" + "}" * 40 + "$",
+    "\\boxed{\\text{</script><img src=x onerror=window.__pwned=14>}}",
+    "$\\text{<svg onload=window.__pwned=15>}$",
+)
+KATEX_PAYLOAD = " ".join(KATEX_PAYLOADS)
+
+# what a MATH completion looks like: inline and display math, a boxed answer
+MATH_TEXT = ("First, $x = 2y$, so $\\frac{x}{2} = y$ and $y^2 + 1 > 0$. ") * 4 + (
+    "Summing, $$\\sum_{k=1}^{n} k = \\frac{n(n+1)}{2}$$ and \\(\\sqrt{2} \\approx 1.414\\). ")
+
+ROUNDING = [  # (value, digits, shown): half away from zero on the decimal form, both sides
+    (0.125, 2, "0.13"), (0.0005, 3, "0.001"), (66.665, 2, "66.67"), (12.25, 1, "12.3"),
+    (0.05, 1, "0.1"), (99.95, 1, "100.0"), (-0.04, 1, "0.0"), (-1.25, 1, "-1.3"),
+    (1e-07, 1, "0.0"), (2.5, 0, "3"), (123456.789, 1, "123456.8"), (33.333333333, 1, "33.3"),
+    (None, 1, "–"),
+]
+
 ALPACA = (
     "Below is an instruction that describes a task. Write a response that appropriately "
     "completes the request.\n\n### Instruction:\n{question}\n\n### Response:"
@@ -93,11 +123,13 @@ def make_run(
     long_text: bool = False,
     seed: int = 0,
     expected_n: dict[str, int] | None = None,
+    levels: bool = True,
 ) -> Path:
     """Write results/<run_id>/{run.json,samples.jsonl}; returns the run directory.
 
     `tasks` maps task -> number of problems (default: 6 of each, all ten datasets).
     `payload`, when given, is put into every string field a model or a user controls.
+    `levels=False` writes sample lines as mwpbench did before they had a `level`.
     """
     rng = random.Random(seed)
     tasks = tasks if tasks is not None else {t: 6 for t in TASKS}
@@ -121,13 +153,15 @@ def make_run(
             answer = gold if ok else str(int(gold) + 1)
             completion = f"We add zero to {gold}.{pl} The answer is {answer}."
             if long_text:
-                completion = ("Let's think step by step. " + "First we note that x = 2y. " * 40
-                              + completion)
+                completion = ("Let's think step by step. " + "First we note that x = 2y. " * 20
+                              + MATH_TEXT + completion + f" $\\boxed{{{answer}}}$")
             finish = "length" if rng.random() < 0.02 else "stop"
             pid = f"{task}-{i}{pl}" if i == 0 else f"{task}-{i}"
-            samples.append({
+            sample: dict[str, Any] = {
                 "key": f"{task}/{pid}/0/aaaaaaaaaaaa/bbbbbbbbbbbb",
-                "id": pid, "task": task, "subset": subset, "sample_index": 0,
+                "id": pid, "task": task, "subset": subset,
+                "level": f"Level {1 + i % 5}" if task == "math" else "elementary",
+                "sample_index": 0,
                 "prompt": ALPACA.format(question=question), "completion": completion,
                 "finish_reason": finish, "gold": gold + (pl if i == 0 else ""),
                 "extracted": answer + pl, "correct": ok,
@@ -135,7 +169,10 @@ def make_run(
                 "rule": "answer_is" + pl, "method": "string" + pl,
                 "official_correct": official_ok, "official_extracted": answer + pl,
                 "prompt_tokens": 120, "completion_tokens": 85, "error": None,
-            })
+            }
+            if not levels:
+                del sample["level"]
+            samples.append(sample)
     names = list(tasks)
     strict = _block(samples, "correct", names)
     official = _block(samples, "official_correct", names)
@@ -186,12 +223,18 @@ def make_run(
     return folder
 
 
-def copy_reported(results: Path) -> Path:
-    """The repository's results/reported/ (the MathScale Table 5 rows) into `results`."""
-    here = Path(__file__).resolve().parents[1] / "results" / "reported"
-    target = results / "reported"
-    shutil.copytree(here, target, dirs_exist_ok=True)
-    return target
+def write_reported(results: Path, table_id: str, rows: list[dict[str, Any]], *,
+                   name: str | None = None, **fields: Any) -> Path:
+    """A published-rows file of the user's: results/reported/<name or id>.json."""
+    folder = results / "reported"
+    folder.mkdir(parents=True, exist_ok=True)
+    data = {"schema": "mwpbench-reported/1", "id": table_id, "title": f"table {table_id}",
+            "citation": f"Someone et al., {table_id}", "protocol": "zero-shot",
+            "source": "mwpbench", "grader": "official", "datasets": ["gsm8k", "math"],
+            "rows": rows, **fields}  # fmt: skip
+    path = folder / f"{name or table_id}.json"
+    path.write_text(json.dumps(data, indent=1), encoding="utf-8")
+    return path
 
 
 def full_run_tasks() -> dict[str, int]:

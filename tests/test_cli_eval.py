@@ -180,4 +180,4 @@ def test_demo_runs_offline_end_to_end(tmp_path, monkeypatch):
     assert run_json["status"] == "complete" and run_json["counts"]["samples"] == 32
     assert len(run_json["metrics"]["strict"]["datasets"]) == 10
     assert "macro" in r.output and "leaderboard:" in r.output
-    assert (tmp_path / "cache" / "demo-tiny-llama-v1" / "config.json").exists()
+    assert (tmp_path / "cache" / "demo-tiny-llama-v2" / "config.json").exists()

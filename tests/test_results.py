@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -14,12 +15,15 @@ import mwpbench
 from mwpbench.errors import ConfigError, RunError
 from mwpbench.results import (
     SampleWriter,
-    compare_runs,
-    merge_runs,
     read_samples,
+    scan_samples,
     truncate_partial_line,
     write_json,
 )
+from mwpbench.runs import compare_runs, merge_runs
+from mwpbench.types import RunRecord, SampleRecord
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "run-format.md"
 
 approx = pytest.approx
 
@@ -91,7 +95,7 @@ def test_load_run_and_to_pandas(release, tmp_path):
     assert "micro=0.5714" in repr(loaded)
     frame = loaded.to_pandas()
     assert len(frame) == 7
-    assert list(frame.columns[:8]) == ["id", "task", "subset", "sample_index", "gold",
+    assert list(frame.columns[:9]) == ["id", "task", "subset", "level", "sample_index", "gold",
                                        "extracted", "correct", "status"]  # fmt: skip
     assert frame["correct"].sum() == 4 and frame["official_correct"].sum() == 5
     assert frame.groupby("task")["correct"].mean()["math"] == 0.5
@@ -155,7 +159,7 @@ def test_golds_the_official_strip_cannot_read_are_counted(tmp_path):
     """OFFICIAL_GRADER.md step 2: the official driver crashes on such a gold; we grade it by
     raw equality and count it in run.json (a gold ending in a bare \\sqrt makes strip raise)."""
     from mwpbench.grading.official import GOLD_FALLBACK_DETAIL
-    from mwpbench.runner import grade_records
+    from mwpbench.runs import grade_samples
 
     records = [
         {"key": "a", "id": "a", "task": "math", "subset": "MATH.Algebra", "sample_index": 0,
@@ -163,7 +167,7 @@ def test_golds_the_official_strip_cannot_read_are_counted(tmp_path):
         {"key": "b", "id": "b", "task": "math", "subset": "MATH.Algebra", "sample_index": 0,
          "completion": "I think it is 2", "finish_reason": "stop", "gold": r"2\sqrt", "error": None},
     ]  # fmt: skip
-    graded = grade_records(records, jobs=1)
+    graded = grade_samples(records, jobs=1)
     assert [r["official_detail"] for r in graded] == [None, GOLD_FALLBACK_DETAIL]
     from mwpbench.results import finalize_metrics
 
@@ -184,3 +188,60 @@ def test_model_text_with_lone_surrogates_is_stored_exactly(tmp_path):
     assert "café" in path.read_text(encoding="utf-8")  # plain lines stay readable
     write_json(tmp_path / "run.json", {"note": weird})
     assert json.loads((tmp_path / "run.json").read_text(encoding="utf-8"))["note"] == weird
+
+
+def _keys(typed: type) -> tuple[frozenset[str], frozenset[str]]:
+    return typed.__required_keys__, typed.__required_keys__ | typed.__optional_keys__  # type: ignore[attr-defined]
+
+
+def test_written_records_match_their_types_and_the_document(release, tmp_path):
+    result = evaluate(release, tmp_path)
+    required, allowed = _keys(SampleRecord)
+    lines = read_lines(result.path / "samples.jsonl")
+    for line in lines:
+        assert required <= set(line) <= allowed, set(line) ^ required
+    run_required, run_allowed = _keys(RunRecord)
+    run_json = json.loads((result.path / "run.json").read_text())
+    assert run_required <= set(run_json) <= run_allowed
+    # docs/run-format.md names every field of both records
+    doc = DOC.read_text(encoding="utf-8")
+    documented = set(re.findall(r'"(\w+)":', doc)) | set(re.findall(r"`(\w+)`", doc))
+    assert allowed - documented == set() and run_allowed - documented == set()
+
+
+def test_run_json_is_checked_and_completed_when_read(tmp_path):
+    (tmp_path / "list").mkdir()
+    (tmp_path / "list" / "run.json").write_text("[]")
+    with pytest.raises(RunError, match="expected a JSON object"):
+        mwpbench.load_run(tmp_path / "list")
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "run.json").write_text('{"schema_version": 1, "run_id": "old"}')
+    run = mwpbench.load_run(tmp_path / "old").run
+    assert run["limit_per_task"] is None and run["official_mode"] is False
+    assert run["metrics"] is None and run["counts"] == {}
+
+
+def test_scan_reports_bad_lines_instead_of_raising(tmp_path):
+    path = tmp_path / "samples.jsonl"
+    path.write_bytes(b'{"key": "a"}\nnot json\n{"key": ["list"]}\n\xff\xfe\n{"key": "b"}\n{"key"')
+    records, bad = scan_samples(path)
+    assert [r["key"] for r in records] == ["a", "b"]
+    assert [(b.number, b.cut_off) for b in bad] == [(2, False), (3, False), (4, False), (6, True)]
+    assert "UTF-8" in bad[2].reason
+    with pytest.raises(RunError, match=":2: not valid JSON"):
+        read_samples(path)
+
+
+def test_a_grading_failure_is_regraded_a_generation_failure_is_not(release, tmp_path):
+    result = evaluate(release, tmp_path, backend=ScriptedBackend(GOLDEN_COMPLETIONS))
+    path = result.path / "samples.jsonl"
+    lines = read_lines(path)
+    failed = next(line for line in lines if line["error"] is not None)  # gsm8k/3: no completion
+    hit = next(line for line in lines if line["id"] == "math/mwpbench/MATH/alg/1")
+    hit.update(correct=False, status="error", detail="internal grading error")  # error: null
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    again = mwpbench.regrade(result.path)
+    by_id = {s["id"]: s for s in again.samples}
+    assert by_id[hit["id"]]["status"] == "correct" and by_id[hit["id"]]["correct"] is True
+    assert by_id[failed["id"]]["status"] == "error" and by_id[failed["id"]]["error"]
+    assert again.run["counts"]["generation_errors"] == 1

@@ -19,9 +19,10 @@ from _runs import (
 )
 
 import mwpbench
+from mwpbench.backends.select import default_backend
+from mwpbench.datasets.selection import paper_cap
 from mwpbench.errors import ConfigError, MissingExtraError, RunError, RunInterrupted
 from mwpbench.prompts import OFFICIAL_STOP, load_prompt, sampling_hash
-from mwpbench.runner import default_backend, paper_cap
 from mwpbench.types import Problem, SamplingParams
 
 approx = pytest.approx
@@ -174,9 +175,9 @@ def test_interrupt_mid_generation_then_resume_equals_uninterrupted(release, tmp_
 
 
 def test_interrupt_mid_grading_keeps_generations(release, tmp_path, monkeypatch):
-    import mwpbench.grading
+    import mwpbench.grading.batch
 
-    real = mwpbench.grading.grade_many
+    real = mwpbench.grading.batch.grade_many
 
     def interrupted(items, **kw):
         for i, verdict in enumerate(real(items, **kw)):
@@ -184,18 +185,18 @@ def test_interrupt_mid_grading_keeps_generations(release, tmp_path, monkeypatch)
                 raise KeyboardInterrupt
             yield verdict
 
-    monkeypatch.setattr(mwpbench.grading, "grade_many", interrupted)
+    monkeypatch.setattr(mwpbench.grading.batch, "grade_many", interrupted)
     with pytest.raises(RunInterrupted):
         run(release, tmp_path, ScriptedBackend(_table_full()), run_id="r")
     assert len(read_lines(tmp_path / "r" / "samples.jsonl")) == 7
-    monkeypatch.setattr(mwpbench.grading, "grade_many", real)
+    monkeypatch.setattr(mwpbench.grading.batch, "grade_many", real)
     resumed = run(release, tmp_path, ScriptedBackend({}, forbid=True), run_id="r", resume=True)
     assert resumed.status == "complete" and resumed.run["counts"]["generated"] == 0
     assert resumed.metrics["strict"]["micro"]["correct"] == 4
 
 
 def test_disk_full_keeps_partial_work_then_resume(release, tmp_path, monkeypatch):
-    import mwpbench.runner
+    import mwpbench.results
     from mwpbench.results import SampleWriter
 
     class FullAfterTwo(SampleWriter):
@@ -218,12 +219,12 @@ def test_disk_full_keeps_partial_work_then_resume(release, tmp_path, monkeypatch
 
             self._fh = Handle()
 
-    monkeypatch.setattr(mwpbench.runner, "SampleWriter", FullAfterTwo)
+    monkeypatch.setattr(mwpbench.results, "SampleWriter", FullAfterTwo)
     with pytest.raises(RunError, match="disk full.*--resume"):
         run(release, tmp_path, ScriptedBackend(_table_full()), run_id="r")
     assert len(read_lines(tmp_path / "r" / "samples.jsonl")) == 2
     assert json.loads((tmp_path / "r" / "run.json").read_text())["status"] == "incomplete"
-    monkeypatch.setattr(mwpbench.runner, "SampleWriter", SampleWriter)
+    monkeypatch.setattr(mwpbench.results, "SampleWriter", SampleWriter)
     backend = ScriptedBackend(_table_full())
     resumed = run(release, tmp_path, backend, run_id="r", resume=True)
     assert len(backend.calls) == 5 and resumed.status == "complete"
@@ -336,3 +337,71 @@ def test_progress_bars_only_when_asked(release, tmp_path, capsys):
     mwpbench.evaluate("m", output=tmp_path / "b", progress=True, **kw)
     err = capsys.readouterr().err
     assert "generate" in err and "grade" in err and "sample" in err
+
+
+def _tasks_with_prompts(tmp_path, prompts):
+    """A copy of tasks/ whose task YAMLs name other default prompts."""
+    import shutil
+
+    from mwpbench import config
+
+    root = tmp_path / "tasks"
+    shutil.copytree(config.shipped_dir("tasks"), root)
+    for task, prompt in prompts.items():
+        path = root / f"{task}.yaml"
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text.replace("\nprompt: alpaca", f"\nprompt: {prompt}"), encoding="utf-8")
+    return root
+
+
+def test_the_task_yaml_prompt_is_the_default(release, tmp_path, monkeypatch):
+    from mwpbench import config
+
+    root = _tasks_with_prompts(tmp_path, {"gsm8k": "none", "math": "none"})
+    monkeypatch.setattr(config, "tasks_dir", lambda: root)
+    result = run(release, tmp_path / "a", ScriptedBackend(_table_full()))
+    assert result.run["prompt"]["name"] == "none"
+    assert result.samples[0]["prompt"] == GOLDEN_ROWS[0][3]  # none: the bare question
+    chosen = run(release, tmp_path / "b", ScriptedBackend(_table_full()), prompt="alpaca_cot")
+    assert chosen.run["prompt"]["name"] == "alpaca_cot"  # --prompt wins
+    paper = run(release, tmp_path / "c", ScriptedBackend(_table_full()), official=True)
+    assert paper.run["prompt"]["name"] == "alpaca"  # paper mode is the paper's prompt
+
+    root = _tasks_with_prompts(tmp_path / "mixed", {"gsm8k": "none"})
+    monkeypatch.setattr(config, "tasks_dir", lambda: root)
+    with pytest.raises(ConfigError, match=r"different default prompts \(alpaca: math; none: gsm8k\).*--prompt"):
+        run(release, tmp_path / "d", ScriptedBackend(_table_full()))
+    assert not (tmp_path / "d").exists()
+
+
+def test_sampling_is_one_option_or_its_fields(release, tmp_path):
+    loose = run(release, tmp_path / "a", ScriptedBackend(_table_full()), max_tokens=100)
+    packed = run(release, tmp_path / "b", ScriptedBackend(_table_full()),
+                 sampling=SamplingParams(max_tokens=100, seed=0))  # fmt: skip
+    assert loose.run["sampling"] == packed.run["sampling"]
+    assert loose.run["config_hash"] == packed.run["config_hash"]
+    assert loose.run["sampling"]["max_tokens"] == 100 and loose.run["sampling"]["seed"] == 0
+    with pytest.raises(ConfigError, match="not both"):
+        run(release, tmp_path / "c", ScriptedBackend({}), sampling=SamplingParams(), n=2)
+    with pytest.raises(ConfigError, match="Did you mean 'temperature'"):
+        run(release, tmp_path / "d", ScriptedBackend({}), temprature=0.7)
+    assert not (tmp_path / "c").exists() and not (tmp_path / "d").exists()
+
+
+def test_the_cli_options_are_the_run_options():
+    """`mwpbench eval` spells no option of its own beyond the command-line conveniences:
+    every other one is a field of EvalConfig or SamplingParams, under the same name."""
+    import dataclasses
+
+    from mwpbench import config, registry
+    from mwpbench.cli import eval_cmd
+    from mwpbench.runner import EvalConfig
+
+    cli_only = {"data_file", "tp", "base_url", "predictions", "backend_arg", "subsets", "quiet"}
+    names = {p.name for p in eval_cmd.params} - cli_only
+    fields = {f.name for f in dataclasses.fields(EvalConfig)} | {
+        f.name for f in dataclasses.fields(SamplingParams)}  # fmt: skip
+    assert names <= fields, names - fields
+    choices = {p.name: list(p.type.choices) for p in eval_cmd.params if hasattr(p.type, "choices")}
+    assert choices["backend"] == list(registry.BACKENDS)
+    assert choices["source"] == list(config.SOURCES)

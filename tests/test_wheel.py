@@ -42,6 +42,10 @@ def test_wheel_carries_tasks_prompts_templates_and_samples(wheel: Path) -> None:
     assert "mwpbench/_data/prompts/alpaca.jinja" in names
     assert any(n.startswith("mwpbench/_data/leaderboard/templates/") for n in names)
     assert "mwpbench/_samples/demo.jsonl" in names
+    assert "mwpbench/leaderboard/reported/mathscale_table5.json" in names  # the paper's rows
+    katex = "mwpbench/_data/leaderboard/static/vendor/katex/"
+    assert {katex + f for f in ("katex.min.js", "katex.min.css", "LICENSE")} <= names
+    assert katex + "fonts/KaTeX_Main-Regular.woff2" in names
     assert "mwpbench/py.typed" in names
     assert not any("/site/" in n for n in names), "a built leaderboard site must not ship"
 
@@ -76,3 +80,10 @@ def test_installed_wheel_lists_tasks_from_a_clean_venv(wheel: Path, tmp_path: Pa
     listed = _run([str(venv / "bin" / "mwpbench"), "tasks"], cwd=away, env=env)
     assert listed.returncode == 0, listed.stderr
     assert "gaokaobench_math" in listed.stdout
+    # the leaderboard of an empty results folder: Table 5 and KaTeX come from the wheel
+    (away / "results").mkdir()
+    built = _run([str(venv / "bin" / "mwpbench"), "leaderboard", "results", "-o", "site"],
+                 cwd=away, env=env)  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    assert "0 run(s), 18 reported row(s)" in built.stdout
+    assert (away / "site" / "static" / "vendor" / "katex" / "katex.min.js").is_file()

@@ -19,7 +19,7 @@ var MWPB = (function () {
     return node;
   }
   function num(n) { return n.toLocaleString("en"); }
-  function pct(v) { return v === null || v === undefined ? "–" : v.toFixed(1); }
+  function pct(v) { return MWPB_FMT.fixed(v, 1); }
 
   // ---- chart ------------------------------------------------------------------------
   var options = {};
@@ -109,7 +109,12 @@ var MWPB = (function () {
   var F = function (id) { return document.getElementById(id); };
   // row fields
   var ID = 0, TASK = 1, SUBSET = 2, SIDX = 3, STATUS = 4, OK = 5, OOK = 6, EX = 7, OEX = 8,
-      GOLD = 9, RULE = 10, METHOD = 11, FIN = 12, ERR = 13;
+      GOLD = 9, RULE = 10, METHOD = 11, FIN = 12, ERR = 13, LEVEL = 14;
+  // chunk entries: [question or null (= rebuilt from the prompt), prompt middle, completion, cuts]
+  var Q = 0, P = 1, C = 2, CUTS = 3;
+  var RAW_HREF = /^raw\/\d+-[qpc]\.txt$/;
+  var mathMode = "typeset";
+  try { if (window.localStorage && localStorage.getItem("mwpb-math") === "raw") mathMode = "raw"; } catch (e) { /* file:// without storage */ }
 
   function size() { return parseInt(F("p-size").value, 10) || 25; }
 
@@ -178,7 +183,8 @@ var MWPB = (function () {
       if (token !== render.token) return; // a newer render superseded this one
       list.textContent = "";
       if (!slice.length) list.appendChild(el("li", "none", "No sample matches these filters."));
-      slice.forEach(function (i, n) { list.appendChild(card(i, start + n + 1)); });
+      if (pending) pending.disconnect();
+      slice.forEach(function (i, n) { list.appendChild(card(i, start + n + 1, n < EAGER_CARDS)); });
       document.documentElement.setAttribute("data-samples-ready", "1");
       if (window.MWPB_READY_MS === undefined) window.MWPB_READY_MS = performance.now();
     };
@@ -191,45 +197,111 @@ var MWPB = (function () {
     return el("span", "verdict " + (value ? "ok" : "bad"),
               label + (value ? " ✓" : " ✗") + (status && !value ? " " + status : ""));
   }
-  function answer(dl, term, value) {
-    dl.appendChild(el("dt", "", term));
-    var dd = el("dd", value === null || value === undefined || value === "" ? "none" : "",
-                value === null || value === undefined || value === "" ? "none" : value);
-    dl.appendChild(dd);
+
+  // Math is typeset at once in the first cards of a page and, further down, when a card
+  // comes near the screen (typesetting all 25 cards would hold the first paint back).
+  var EAGER_CARDS = 3;
+  var pending = typeof IntersectionObserver === "function" ? new IntersectionObserver(function (entries) {
+    entries.forEach(function (e) { if (e.isIntersecting) typesetNow(e.target); });
+  }, {rootMargin: "800px 0px"}) : null;
+  function typesetNow(node) {
+    var src = node.mwpbSource;
+    if (!src) return;
+    node.mwpbSource = null;
+    if (pending) pending.unobserve(node);
+    MWPB_MATH.fill(node, src[0], src[1]);
+  }
+  function math(node, value, mode, eager) {
+    if (mathMode === "raw") mode = "raw";
+    if (eager || mode === "raw" || !pending) return MWPB_MATH.fill(node, value, mode);
+    node.textContent = value;  // raw until it comes near the screen
+    node.mwpbSource = [value, mode];
+    pending.observe(node);
+    return node;
+  }
+  function typesetAll() {  // every card of the page, now (tests, printing)
+    document.querySelectorAll("#samples .math-pending").forEach(typesetNow);
   }
 
-  function card(i, pos) {
+  function answer(dl, term, value, eager, mode) {
+    dl.appendChild(el("dt", "", term));
+    if (value === null || value === undefined || value === "") {
+      dl.appendChild(el("dd", "none", "none"));
+      return;
+    }
+    dl.appendChild(math(el("dd", "ans math-pending"), value, mode || "answer", eager));
+  }
+  // a text block: typeset (or raw) text, and where the site cut it, a link to all of it
+  function textBlock(cls, value, cut, eager) {
+    var box = el("div", "s-text " + cls);
+    if (value === null) {
+      box.appendChild(el("span", "none", "(could not load)"));
+      return box;
+    }
+    box.appendChild(math(el("span", "s-body math-pending"), value, "text", eager));
+    if (cut && RAW_HREF.test(cut[1])) {
+      var note = el("p", "cut", "Cut here: showing the first " + num(value.length) + " of " +
+                    num(cut[0]) + " characters. ");
+      var link = el("a", "", "The whole text");
+      link.href = S.base + cut[1];
+      link.setAttribute("rel", "noopener");
+      note.appendChild(link);
+      note.appendChild(document.createTextNode(" (plain text)."));
+      box.appendChild(note);
+    }
+    return box;
+  }
+
+  function card(i, pos, eager) {
     var r = index.rows[i];
     var chunk = texts[Math.floor(i / S.chunk)] || {};
-    var text = chunk.failed ? null : (chunk[i % S.chunk] || null);
+    var entry = chunk.failed ? null : (chunk[i % S.chunk] || null);
+    var cuts = entry && entry[CUTS] ? entry[CUTS] : {};
     var li = el("li", "sample" + (r[OOK] !== null && r[OK] !== r[OOK] ? " disagree" : ""));
     li.setAttribute("data-index", i);
     var head = el("div", "s-head");
     head.appendChild(el("span", "s-pos", "#" + pos));
     head.appendChild(el("span", "s-id", r[ID]));
-    head.appendChild(el("span", "s-task", index.subsets[r[SUBSET]] + (r[SIDX] ? " · sample " + r[SIDX] : "")));
+    var level = r[LEVEL] === null || r[LEVEL] === undefined ? "" : " · " + index.levels[r[LEVEL]];
+    head.appendChild(el("span", "s-task", index.subsets[r[SUBSET]] + level + (r[SIDX] ? " · sample " + r[SIDX] : "")));
     head.appendChild(verdict("strict", r[OK], index.statuses[r[STATUS]]));
     head.appendChild(verdict("official", r[OOK]));
     head.appendChild(el("span", "s-rule", "rule " + (r[RULE] || "–") + " · method " + (r[METHOD] || "–")));
     head.appendChild(el("span", "s-fin " + r[FIN], r[FIN] || ""));
     li.appendChild(head);
+    var question = null;
+    if (entry) question = entry[Q] !== null ? entry[Q] : (index.qhead || "") + entry[P] + (index.qtail || "");
+    li.appendChild(textBlock("s-question", question, cuts.q || (entry && entry[Q] === null ? cuts.p : null), eager));
     var dl = el("dl", "s-answers");
-    answer(dl, "gold", r[GOLD]);
-    answer(dl, "extracted (strict)", r[EX]);
-    answer(dl, "extracted (official)", r[OEX]);
-    if (r[ERR]) answer(dl, "error", r[ERR]);
+    answer(dl, "gold", r[GOLD], eager);
+    answer(dl, "extracted (strict)", r[EX], eager);
+    answer(dl, "extracted (official)", r[OEX], eager);
+    if (r[ERR]) answer(dl, "error", r[ERR], eager, "raw");  // a message, not math
     li.appendChild(dl);
-    var prompt = el("details", "s-prompt");
-    prompt.appendChild(el("summary", "", "prompt"));
-    prompt.appendChild(el("pre", "", text ? index.prefix + text[0] + index.suffix : "(could not load)"));
-    li.appendChild(prompt);
     var comp = el("details", "s-completion");
     comp.open = true;
     comp.appendChild(el("summary", "", "completion"));
-    comp.appendChild(el("pre", "", text ? text[1] : "(could not load)"));
+    comp.appendChild(textBlock("", entry ? entry[C] : null, cuts.c, eager));
     li.appendChild(comp);
+    var prompt = el("details", "s-prompt");
+    prompt.appendChild(el("summary", "", "prompt"));
+    prompt.appendChild(el("pre", "", entry ? index.prefix + entry[P] + index.suffix : "(could not load)"));
+    li.appendChild(prompt);
     return li;
   }
+
+  function setMath(mode) {
+    mathMode = mode;
+    try { if (window.localStorage) localStorage.setItem("mwpb-math", mode); } catch (e) { /* no storage */ }
+    document.querySelectorAll("[data-math]").forEach(function (b) {
+      b.setAttribute("aria-pressed", String(b.getAttribute("data-math") === mode));
+    });
+    if (index) render();
+  }
+  document.querySelectorAll("[data-math]").forEach(function (b) {
+    b.setAttribute("aria-pressed", String(b.getAttribute("data-math") === mathMode));
+    b.addEventListener("click", function () { setMath(b.getAttribute("data-math")); });
+  });
 
   function refilter() { filterRows(); page = 0; render(); }
 
@@ -280,6 +352,7 @@ var MWPB = (function () {
   return {
     samplesLoaded: function (data) { index = data; start(); },
     textLoaded: function (k, data) { texts[k] = data; flush(k); },
+    typesetAll: typesetAll,
     failed: function (src) {
       if (list) { list.textContent = ""; list.appendChild(el("li", "none", "Could not load " + src)); }
     }

@@ -8,11 +8,12 @@ becomes a Generation with `error` set and no completions: never an invented answ
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from mwpbench.errors import ConfigError
-from mwpbench.types import Completion, Generation, GenerationRequest
+from mwpbench.types import Completion, Generation, GenerationRequest, SamplingParams
 
 OnResult = Callable[[Generation], None]
 """Optional callback: called once per finished Generation (order not guaranteed)."""
@@ -35,6 +36,8 @@ class Backend(Protocol):
         ...
 
 
+_Self = TypeVar("_Self", bound="BackendBase")
+
 class BackendBase:
     """Shared plumbing: context manager, idempotent close, a description for run.json."""
 
@@ -44,6 +47,11 @@ class BackendBase:
         self.options: dict[str, Any] = dict(options)
         self.closed = False
 
+    @staticmethod
+    def check_sampling(sampling: SamplingParams) -> None:
+        """Refuse, before any model loads, sampling this backend would refuse mid-run."""
+        validate_sampling(sampling)
+
     def describe(self) -> dict[str, Any]:
         """The backend name and its options, JSON-friendly (recorded in run.json)."""
         return {"backend": self.name, **{k: _jsonable(v) for k, v in self.options.items()}}
@@ -51,7 +59,7 @@ class BackendBase:
     def close(self) -> None:
         self.closed = True
 
-    def __enter__(self) -> BackendBase:
+    def __enter__(self: _Self) -> _Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -75,6 +83,32 @@ def is_greedy(request: GenerationRequest) -> bool:
     return request.sampling.temperature == 0.0
 
 
+def validate_sampling(
+    sp: SamplingParams, *, max_temperature: float | None = None, where: str = "sampling"
+) -> None:
+    """Refuse sampling parameters no backend (or not this one) can serve (ConfigError).
+
+    `max_temperature` is the backend's ceiling (vLLM and the OpenAI API refuse more than 2);
+    checking it here, before any request is sent, keeps a bad option from killing a run
+    half-way.
+    """
+    if sp.n < 1:
+        raise ConfigError(f"{where}: n must be >= 1, got {sp.n}")
+    if sp.max_tokens < 1:
+        raise ConfigError(f"{where}: max_tokens must be >= 1, got {sp.max_tokens}")
+    if not math.isfinite(sp.temperature) or sp.temperature < 0:
+        raise ConfigError(f"{where}: temperature must be >= 0, got {sp.temperature}")
+    if max_temperature is not None and sp.temperature > max_temperature:
+        raise ConfigError(
+            f"{where}: temperature {sp.temperature} is above {max_temperature:g}, which this "
+            f"backend refuses; pass a temperature between 0 and {max_temperature:g}"
+        )
+    if not 0 < sp.top_p <= 1:
+        raise ConfigError(f"{where}: top_p must be in (0, 1], got {sp.top_p}")
+    if any(not s for s in sp.stop):
+        raise ConfigError(f"{where}: a stop string is empty; drop it")
+
+
 def validate_request(request: GenerationRequest) -> None:
     """Reject requests no backend can serve faithfully (ConfigError names the request)."""
     sp = request.sampling
@@ -82,14 +116,7 @@ def validate_request(request: GenerationRequest) -> None:
         raise ConfigError(
             f"request {request.id!r}: give exactly one of `prompt` (text) or `messages` (chat)"
         )
-    if sp.n < 1:
-        raise ConfigError(f"request {request.id!r}: n must be >= 1, got {sp.n}")
-    if sp.max_tokens < 1:
-        raise ConfigError(f"request {request.id!r}: max_tokens must be >= 1, got {sp.max_tokens}")
-    if sp.temperature < 0:
-        raise ConfigError(f"request {request.id!r}: temperature must be >= 0, got {sp.temperature}")
-    if not 0 < sp.top_p <= 1:
-        raise ConfigError(f"request {request.id!r}: top_p must be in (0, 1], got {sp.top_p}")
+    validate_sampling(sp, where=f"request {request.id!r}")
     if sp.temperature == 0.0 and sp.n > 1:
         raise ConfigError(
             f"request {request.id!r}: greedy decoding (temperature 0) with n={sp.n} would "
@@ -188,5 +215,6 @@ __all__ = [
     "text_token_ids",
     "truncate_at_stop",
     "validate_request",
+    "validate_sampling",
     "validate_requests",
 ]

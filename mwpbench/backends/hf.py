@@ -23,7 +23,13 @@ from mwpbench.backends.base import (
     validate_requests,
 )
 from mwpbench.errors import BackendError, MissingExtraError
-from mwpbench.types import Completion, Generation, GenerationRequest, SamplingParams
+from mwpbench.types import (
+    Completion,
+    FinishReason,
+    Generation,
+    GenerationRequest,
+    SamplingParams,
+)
 
 
 def _import() -> tuple[Any, Any]:
@@ -184,7 +190,9 @@ class HFBackend(BackendBase):
                 tokens = tokens[:-1]
         text = self.tokenizer.decode(tokens, skip_special_tokens=True)
         text, stopped = truncate_at_stop(text, sp.stop)
-        reason = "stop" if (stopped or hit_eos or len(tokens) < sp.max_tokens) else "length"
+        reason: FinishReason = (
+            "stop" if (stopped or hit_eos or len(tokens) < sp.max_tokens) else "length"
+        )
         return Completion(
             text=text,
             finish_reason=reason,

@@ -18,11 +18,11 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from mwpbench.backends.base import BackendBase, OnResult, error_generation, validate_requests
 from mwpbench.errors import ConfigError, DataError
-from mwpbench.types import Completion, Generation, GenerationRequest
+from mwpbench.types import Completion, FinishReason, Generation, GenerationRequest
 
 logger = logging.getLogger(__name__)
 
@@ -174,4 +174,4 @@ def _completion(row: dict[str, Any], path: Path, lineno: int) -> Completion:
             line=lineno,
             field="finish_reason",
         )
-    return Completion(text=text, finish_reason=reason)
+    return Completion(text=text, finish_reason=cast(FinishReason, reason))

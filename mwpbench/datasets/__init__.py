@@ -1,4 +1,4 @@
-"""The ten MwpBench datasets (+ Fresh-GaokaoMath-2023): adapters, loading, data checks.
+"""The ten MwpBench datasets (+ Fresh-GaokaoMath-2023): adapters, loading, selection.
 
 Public: `list_tasks()`, `load_task(name, *, source="mwpbench"|"native", data_files=None,
 limit=None)`. One module per dataset; the adapters are registered in

@@ -23,23 +23,6 @@ DataFiles = str | os.PathLike | Sequence[str | os.PathLike] | Mapping[str, str |
 
 
 
-# A local mirror of the pinned sources: one folder per dataset holding the files under their
-# published names (the layout of the development copy in ../shared/data).
-# task -> (folder, native data_files within it, MWPBench-release-form file or None)
-LOCAL_LAYOUT: dict[str, tuple[str, str, str | None]] = {
-    "gsm8k": ("gsm8k", ".", None),
-    "math": ("math", ".", None),
-    "college_math": ("college_math", "college_math_test.jsonl", "college_math_test.jsonl"),
-    "tal_scq": ("tal_scq", ".", None),
-    "math23k": ("math23k", ".", None),
-    "ape210k": ("ape210k", ".", None),
-    "gaokaobench_math": ("gaokaobench_math", ".", "mwpbench_gaokao_bench_math_en.jsonl"),
-    "agieval_gaokao_math": ("agieval", ".", None),
-    "agieval_sat_math": ("agieval", ".", None),
-    "agieval_math": ("agieval", ".", None),
-    "fresh_gaokao_math_2023": ("fresh_gaokao_math_2023", ".", "fresh_gaokao_math_2023.json"),
-}
-
 
 def file_hashes(path: Path) -> dict[str, str]:
     """{"git_blob": ..., "sha256": ...} of one file, read once."""

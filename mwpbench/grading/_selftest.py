@@ -70,3 +70,59 @@ def allocate(nbytes: int) -> int:
 def do(name: str, *args: object) -> object:
     """Call the function of this module named `name` (mixes behaviours in one imap)."""
     return globals()[name](*args)
+
+
+def warmth() -> dict[str, int]:
+    """What this worker has loaded before its first item: SymPy and latex2sympy2 imported
+    (1/0), and the states in the ANTLR parser's prediction cache (0 when cold)."""
+    import sys
+
+    states = 0
+    for name, module in list(sys.modules.items()):
+        if name.startswith("latex2sympy2_extended.gen.") and name.endswith(".PSParser"):
+            for dfa in getattr(getattr(module, "PSParser", None), "decisionsToDFA", ()):
+                states += len(dfa._states)
+    return {
+        "sympy": int("sympy" in sys.modules),
+        "latex2sympy2": int("latex2sympy2_extended" in sys.modules),
+        "antlr_states": states,
+    }
+
+
+# A pair that needs a worker (SymPy), one a worker decides in milliseconds, and one that
+# runs into the limit (within the size caps, costly to evaluate).
+SYMBOLIC = (r"So it is $\boxed{x^2+2x+1}$.", "(x+1)^2")
+TRIVIAL = (r"The answer is $0+1-1$.", "0")
+ENDLESS = (r"\boxed{(4999!)^{9999}}", "13")
+
+
+def grade_here(timeout: float) -> dict[str, object]:
+    """Grade SYMBOLIC, TRIVIAL and ENDLESS with every entry point, in this process (a Pool
+    or executor worker in the tests); report statuses, seconds, and what process this is."""
+    import multiprocessing
+
+    import mwpbench
+
+    out: dict[str, object] = {"pid": os.getpid()}
+    out["daemon"] = multiprocessing.current_process().daemon
+    for name, (completion, gold) in (("symbolic", SYMBOLIC), ("trivial", TRIVIAL),
+                                     ("endless", ENDLESS)):  # fmt: skip
+        start = time.monotonic()
+        verdict = mwpbench.grade(completion, gold, timeout=timeout)
+        out[name] = (verdict.status, time.monotonic() - start)
+    out["equivalent"] = mwpbench.is_equivalent("x^2+2x+1", "(x+1)^2", timeout=timeout)
+    items = [{"completion": c, "gold": g} for c, g in (SYMBOLIC, TRIVIAL, ENDLESS)]
+    start = time.monotonic()
+    out["many"] = [v.status for v in mwpbench.grade_many(items, jobs=2, timeout=timeout)]
+    out["many_seconds"] = time.monotonic() - start
+    return out
+
+
+def crash(*_args: object) -> None:
+    """Stand in for a comparison that kills its worker (as a crashing C extension would)."""
+    os._exit(3)
+
+
+def out_of_memory(*_args: object) -> None:
+    """Stand in for a comparison that runs into the worker's memory cap."""
+    raise MemoryError

@@ -2,21 +2,26 @@
 
 Extraction and the fast paths (normalized strings, exact numbers) run in the caller's
 process; anything that needs SymPy runs in a killable worker process under a hard
-wall-clock limit, so a hostile completion costs at most `timeout` + about a second.
+wall-clock limit, so a hostile completion costs at most `timeout` + about a second. This
+works from any process (threads, asyncio, notebooks, daemonic `multiprocessing` workers).
+Only bad arguments raise (ConfigError); an internal failure (a worker that cannot start,
+a bug in a parser) is a Verdict with status `error`, never an exception.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from itertools import islice
 from typing import Any
 
-from mwpbench.errors import ConfigError
+from mwpbench.errors import ConfigError, UnknownNameError
 from mwpbench.grading.compare import compare_answers, fast_compare
 from mwpbench.grading.extract import Extraction, choice_letter, extract
-from mwpbench.registry import GRADERS, resolve
-from mwpbench.types import Verdict
+from mwpbench.types import GRADERS, Verdict
+
+log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 5.0
 MAX_COMPLETION = 200_000  # characters of a completion that are looked at (its tail)
@@ -39,7 +44,8 @@ def grade(
     choices: Mapping[str, str] | None = None,
     timeout: float = DEFAULT_TIMEOUT,
 ) -> Verdict:
-    """Grade one model completion against one gold answer. Never raises on model text.
+    """Grade one model completion against one gold answer. Raises only on bad arguments
+    (ConfigError): model text never does, and an internal failure is status `error`.
 
     `grader` is "strict" (value equivalence, the default) or "official" (the MWPBench
     fuzzy matcher). `finish_reason="length"` marks a truncated completion: without a
@@ -47,8 +53,11 @@ def grade(
     """
     timeout = _check_timeout(timeout)
     if grader != "strict":
-        fn = resolve("grader", grader, GRADERS)
-        return fn(completion, gold, task=task, finish_reason=finish_reason, choices=choices)
+        fn = _other_grader(grader)
+        try:
+            return fn(completion, gold, task=task, finish_reason=finish_reason, choices=choices)
+        except Exception as exc:
+            return _internal_error(exc)
     return grade_strict(
         completion, gold, task=task, finish_reason=finish_reason, choices=choices, timeout=timeout
     )
@@ -64,14 +73,19 @@ def grade_strict(
     timeout: float = DEFAULT_TIMEOUT,
 ) -> Verdict:
     """The strict grader (see `grade`)."""
-    prepared = _prepare(completion, gold, finish_reason, choices)
-    if isinstance(prepared, Verdict):
-        return prepared
-    ex, pred, gold_text = prepared
-    from mwpbench.grading.pool import shared_pool
+    timeout = _check_timeout(timeout)
+    ex: Extraction | None = None
+    try:
+        prepared = _prepare(completion, gold, finish_reason, choices)
+        if isinstance(prepared, Verdict):
+            return prepared
+        ex, pred, gold_text = prepared
+        from mwpbench.grading.pool import shared_pool
 
-    outcome = shared_pool().call(compare_answers, (pred, gold_text), timeout)
-    return _finish(ex, pred, outcome)
+        outcome = shared_pool().call(compare_answers, (pred, gold_text), timeout)
+        return _finish(ex, pred, outcome)
+    except Exception as exc:
+        return _internal_error(exc, ex)
 
 
 def is_equivalent(pred: str, gold: str, *, timeout: float = DEFAULT_TIMEOUT) -> bool:
@@ -79,12 +93,18 @@ def is_equivalent(pred: str, gold: str, *, timeout: float = DEFAULT_TIMEOUT) -> 
     timeout = _check_timeout(timeout)
     if not isinstance(pred, str) or not isinstance(gold, str):
         return False
-    fast = _fast(pred, gold)
-    if fast is not None:
-        return fast[0]
-    from mwpbench.grading.pool import shared_pool
+    try:
+        fast = _fast(pred, gold)
+        if fast is not None:
+            return fast[0]
+        from mwpbench.grading.pool import shared_pool
 
-    outcome = shared_pool().call(compare_answers, (pred, gold), timeout)
+        outcome = shared_pool().call(compare_answers, (pred, gold), timeout)
+    except Exception as exc:
+        _internal_error(exc)  # logged
+        return False
+    if outcome.status == "error":
+        log.warning("is_equivalent(%.80r, %.80r): %s", pred, gold, outcome.error)
     return outcome.status == "ok" and bool(outcome.value[0])
 
 
@@ -100,46 +120,64 @@ def grade_many(
     processes (default: all cores); memory stays flat however many items there are."""
     timeout = _check_timeout(timeout)
     if grader != "strict":
-        fn = resolve("grader", grader, GRADERS)
+        fn = _other_grader(grader)
         for item in items:
-            yield fn(
-                item.get("completion", ""), item.get("gold", ""), task=item.get("task"),
-                finish_reason=item.get("finish_reason"), choices=item.get("choices"),
-            )  # fmt: skip
+            try:
+                yield fn(
+                    item.get("completion", ""), item.get("gold", ""), task=item.get("task"),
+                    finish_reason=item.get("finish_reason"), choices=item.get("choices"),
+                )  # fmt: skip
+            except Exception as exc:
+                yield _internal_error(exc)
         return
     from mwpbench.grading.pool import WorkerPool
 
     jobs = jobs or os.cpu_count() or 1
-    if jobs < 1:
-        raise ConfigError(f"jobs must be at least 1, got {jobs}")
+    if not isinstance(jobs, int) or jobs < 1:
+        raise ConfigError(f"jobs must be a positive integer, got {jobs!r}")
     iterator = iter(items)
     pool: WorkerPool | None = None
+    broken: Exception | None = None  # the pool failed: the remaining symbolic items are errors
     try:
         while chunk := list(islice(iterator, _CHUNK)):
-            prepared = [
-                _prepare(
-                    it.get("completion", ""), it.get("gold", ""), it.get("finish_reason"),
-                    it.get("choices"),
-                )  # fmt: skip
-                for it in chunk
-            ]
+            prepared = [_prepare_item(it) for it in chunk]
             slow = [p for p in prepared if not isinstance(p, Verdict)]
             outcomes: Iterator[Any] = iter(())
-            if slow:
-                if pool is None:
-                    pool = WorkerPool(jobs)
-                outcomes = pool.imap(compare_answers, ((p[1], p[2]) for p in slow), timeout)
+            if slow and broken is None:
+                try:
+                    if pool is None:
+                        pool = WorkerPool(jobs)
+                    outcomes = pool.imap(compare_answers, ((p[1], p[2]) for p in slow), timeout)
+                except Exception as exc:
+                    broken = _pool_failed(exc)
             for p in prepared:
                 if isinstance(p, Verdict):
                     yield p
+                    continue
+                if broken is None:
+                    try:
+                        outcome = next(outcomes)
+                    except Exception as exc:
+                        broken = _pool_failed(exc)
+                if broken is not None:
+                    yield _error_verdict(broken, p[0])
                 else:
-                    yield _finish(p[0], p[1], next(outcomes))
+                    yield _finish(p[0], p[1], outcome)
     finally:
         if pool is not None:
             pool.close()
 
 
 # ---------------------------------------------------------------- internals
+
+
+def _other_grader(name: str) -> Any:
+    """The grader function of a closed set (types.GRADERS) other than strict."""
+    if name == "official":
+        from mwpbench.grading.official import grade_official
+
+        return grade_official
+    raise UnknownNameError("grader", name, GRADERS)
 
 
 def _fast(pred: str, gold: str) -> tuple[bool, str] | None:
@@ -171,7 +209,7 @@ def _prepare(
     gold_text = gold
     if choices:
         letter = choice_letter(pred, choices)
-        gold_letter = choice_letter(gold, choices)
+        gold_letter = choice_letter(gold, choices, with_text=False)  # a gold is a letter or a text
         if letter is not None and gold_letter is not None:
             ok = letter == gold_letter
             return Verdict(ok, "correct" if ok else "incorrect", letter, ex.rule, "choice")
@@ -189,10 +227,42 @@ def _prepare(
     return ex, pred, gold_text
 
 
+def _prepare_item(item: Any) -> Verdict | tuple[Extraction, str, str]:
+    """`_prepare` for one grade_many item; an item it cannot handle is an `error` Verdict."""
+    try:
+        return _prepare(
+            item.get("completion", ""), item.get("gold", ""), item.get("finish_reason"),
+            item.get("choices"),
+        )  # fmt: skip
+    except Exception as exc:
+        return _internal_error(exc)
+
+
 def _finish(ex: Extraction, pred: str, outcome: Any) -> Verdict:
     if outcome.status == "timeout":
         return Verdict(False, "timeout", ex.answer, ex.rule, None, "grading time limit reached")
     if outcome.status != "ok":
-        return Verdict(False, "parse_error", ex.answer, ex.rule, None, outcome.error)
+        if outcome.error.startswith("MemoryError"):  # the worker's memory cap: too big
+            return Verdict(False, "parse_error", ex.answer, ex.rule, None,
+                           "over the memory cap of a grading worker")  # fmt: skip
+        return Verdict(False, "error", ex.answer, ex.rule, None, outcome.error)
     ok, status, method, detail = outcome.value
     return Verdict(bool(ok), status, ex.answer, ex.rule, method, detail)
+
+
+def _internal_error(exc: BaseException, ex: Extraction | None = None) -> Verdict:
+    """An internal failure (not the model's text): logged, and returned as status `error`."""
+    log.warning("internal grading error: %s: %s", type(exc).__name__, exc, exc_info=exc)
+    return _error_verdict(exc, ex)
+
+
+def _pool_failed(exc: Exception) -> Exception:
+    log.error("grade_many: the worker pool failed (%s); the remaining items that need a "
+              "worker get status 'error'", exc, exc_info=exc)  # fmt: skip
+    return exc
+
+
+def _error_verdict(exc: BaseException, ex: Extraction | None) -> Verdict:
+    detail = f"internal grading error: {type(exc).__name__}: {exc}"[:500]
+    answer, rule = (ex.answer, ex.rule) if ex is not None else (None, None)
+    return Verdict(False, "error", answer, rule, None, detail)

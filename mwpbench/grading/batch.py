@@ -1,8 +1,12 @@
-"""Grade a JSONL file of (completion, gold) records: the engine of `mwpbench grade FILE`.
+"""Grade many items with every grader: the one grading loop of runs, `regrade` and
+`mwpbench grade FILE`.
 
-Malformed lines are reported with their line number and skipped, never silently; verdicts
-are written to a temporary file and renamed into place, so an interrupted run leaves no
-half-written output.
+`grade_items` takes items (`completion`, `gold`, optional `task`, `finish_reason`,
+`choices`) and yields one {grader: Verdict} per item, in input order; the strict grader's
+symbolic work is spread over worker processes (`grade_many`), the official one runs here.
+`grade_file` grades a JSONL file: malformed lines are reported with their line number and
+skipped, never silently; verdicts are written to a temporary file and renamed into place,
+so an interrupted run leaves no half-written output.
 """
 
 from __future__ import annotations
@@ -10,16 +14,17 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections import Counter
-from collections.abc import Iterator
+from collections import Counter, deque
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mwpbench import jsonio
-from mwpbench.errors import DataError
+from mwpbench.errors import DataError, UnknownNameError
 from mwpbench.grading.api import DEFAULT_TIMEOUT, grade_many
 from mwpbench.grading.official import grade_official
+from mwpbench.types import GRADERS, Verdict
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +46,45 @@ class BatchSummary:
     @property
     def official_accuracy(self) -> float:
         return self.official_correct / self.total if self.total else 0.0
+
+
+def grade_items(
+    items: Iterable[Mapping[str, Any]],
+    *,
+    graders: Sequence[str] = GRADERS,
+    jobs: int | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> Iterator[dict[str, Verdict]]:
+    """{grader: Verdict} for each item, in input order, for each of `graders` (default:
+    both). Streams: memory stays flat however many items there are."""
+    for name in graders:
+        if name not in GRADERS:
+            raise UnknownNameError("grader", name, GRADERS)
+    if "strict" not in graders:
+        return ({"official": _official(item)} for item in items)
+    return _with_strict(items, official="official" in graders, jobs=jobs, timeout=timeout)
+
+
+def _official(item: Mapping[str, Any]) -> Verdict:
+    return grade_official(item.get("completion") or "", item.get("gold") or "")
+
+
+def _with_strict(
+    items: Iterable[Mapping[str, Any]], *, official: bool, jobs: int | None, timeout: float
+) -> Iterator[dict[str, Verdict]]:
+    pending: deque[Mapping[str, Any]] = deque()  # items handed to grade_many, not yet back
+
+    def remember() -> Iterator[Mapping[str, Any]]:
+        for item in items:
+            pending.append(item)
+            yield item
+
+    for verdict in grade_many(remember(), jobs=jobs, timeout=timeout):
+        item = pending.popleft()
+        out = {"strict": verdict}
+        if official:
+            out["official"] = _official(item)
+        yield out
 
 
 def read_items(path: Path, summary: BatchSummary) -> Iterator[dict[str, Any]]:
@@ -82,7 +126,7 @@ def grade_file(
     """Grade every record of `path` (strict and official), write verdicts JSONL to `output`."""
     src, dst = Path(path), Path(output)
     summary = BatchSummary()
-    records: list[dict[str, Any]] = []
+    records: deque[dict[str, Any]] = deque()
 
     def items() -> Iterator[dict[str, Any]]:
         for record in read_items(src, summary):
@@ -92,9 +136,9 @@ def grade_file(
     tmp = dst.with_name(dst.name + ".tmp")
     try:
         with tmp.open("w", encoding="utf-8") as out:
-            for verdict in grade_many(items(), jobs=jobs, timeout=timeout):
-                record = records.pop(0)
-                official = grade_official(record["completion"], record["gold"])
+            for verdicts in grade_items(items(), jobs=jobs, timeout=timeout):
+                record = records.popleft()
+                verdict, official = verdicts["strict"], verdicts["official"]
                 row = {"id": record["id"], **asdict(verdict), "official_correct": official.correct}
                 out.write(jsonio.dumps(row) + "\n")
                 summary.total += 1

@@ -9,19 +9,23 @@ from __future__ import annotations
 
 import functools
 import random
+import re
 from collections.abc import Iterator
 from fractions import Fraction
 from typing import Any
 
-from mwpbench.grading.normalize import UNITS, Normalized, normalize, squeeze
+from mwpbench.grading.normalize import Normalized, normalize, squeeze, structural_key
 from mwpbench.grading.parse import (
     Ans,
+    CapExceeded,
     ParseFailure,
     as_interval,
+    label_of,
     parse_answer,
     parse_number,
     to_sympy,
 )
+from mwpbench.grading.units import unit_info
 
 # (correct, status, method, detail)
 Result = tuple[bool, str, str, "str | None"]
@@ -36,7 +40,7 @@ _REL_TOL = 1e-9
 def _units_compatible(a: Normalized, b: Normalized) -> bool | None:
     """False when both carry units of different dimensions; True when the same; None else."""
     if a.unit and b.unit and a.unit != b.unit:
-        da, db = UNITS.get(a.unit), UNITS.get(b.unit)
+        da, db = unit_info(a.unit), unit_info(b.unit)
         if da and db:
             return da[0] == db[0]
         return False if (da or db) else None
@@ -44,8 +48,10 @@ def _units_compatible(a: Normalized, b: Normalized) -> bool | None:
 
 
 def _scaled(value: Fraction, unit: str | None, other: str | None) -> Fraction:
-    if unit and other and unit != other and unit in UNITS and other in UNITS:
-        return value * UNITS[unit][1]
+    if unit and other and unit != other:
+        info, other_info = unit_info(unit), unit_info(other)
+        if info is not None and other_info is not None:
+            return value * info[1]
     return value
 
 
@@ -91,11 +97,18 @@ def compare_answers(pred: str, gold: str) -> Result:
         return fast[0], "correct" if fast[0] else "incorrect", fast[1], None
     try:
         g = _parse_gold(gold)
+    except CapExceeded as exc:  # too big to evaluate: the same expression or nothing
+        same = structural_key(pred) == structural_key(gold)
+        return same, "correct" if same else "incorrect", "structural", f"gold over a cap: {exc}"
     except ParseFailure as exc:
         same = squeeze(normalize(pred).text) == squeeze(normalize(gold).text)
         return same, "correct" if same else "incorrect", "string", f"gold did not parse: {exc}"
     try:
         p = parse_answer(pred)
+    except CapExceeded as exc:
+        if structural_key(pred) == structural_key(gold):
+            return True, "correct", "structural", None
+        return False, "parse_error", "none", str(exc)
     except ParseFailure as exc:
         return False, "parse_error", "none", str(exc)
     except RecursionError:
@@ -122,11 +135,15 @@ def equal(p: Ans, g: Ans) -> tuple[bool, str]:
     if g.kind == "assign" and p.kind not in ("assign", "eq"):
         return equal(p, g.value)
     if p.kind == "assign" and g.kind == "assign":
-        if p.var != g.var and p.var is not None and g.var is not None and len(p.var) == len(g.var) == 1:
-            return False, "equation"
-        return equal(p.value, g.value)
+        if _labels_agree(p.var, g.var, g.value):
+            return equal(p.value, g.value)
+        if _is_symbolic(p.value) or _is_symbolic(g.value):  # "y = x" is "x = y"
+            return _equation_equal(p, g), "equation"
+        return False, "equation"
     if "eq" in (p.kind, g.kind):
         return _equation_equal(p, g), "equation"
+    if p.kind in ("ratio", "time") or g.kind in ("ratio", "time"):
+        return _colon_equal(p, g)
     if p.kind == "choice" or g.kind == "choice":
         same = p.kind == g.kind and p.value.upper() == g.value.upper()
         return same, "choice"
@@ -135,7 +152,9 @@ def equal(p: Ans, g: Ans) -> tuple[bool, str]:
         return same, "text"
     if g.kind == "list" and len(g.value) == 1:
         return equal(p, g.value[0])
-    if p.kind == "list" and (len(p.value) == 1 or (g.kind != "list" and _unique_count(p.value) == 1)):
+    if p.kind == "list" and (
+        len(p.value) == 1 or (g.kind != "list" and _unique_count(p.value) == 1)
+    ):
         return equal(p.value[0], g)  # "x+11 or 11+x" is one answer written twice, not a hedge
     interval_kinds = ("interval", "rel")
     if p.kind in interval_kinds or g.kind in interval_kinds:
@@ -149,6 +168,78 @@ def equal(p: Ans, g: Ans) -> tuple[bool, str]:
     if p.kind in ("list", "set") or g.kind in ("list", "set"):
         return False, "set"  # a list of answers against one answer: hedged or incomplete
     return scalar_equal(p, g)
+
+
+_APPLIED = re.compile(r"^(?:[A-Za-z]|\\[a-zA-Z]+)(?:'+|\^\{-1\})?(\(.*\))$")
+_SUBSCRIPT = re.compile(r"_(?:\{[^{}]*\}|[A-Za-z0-9])")
+
+
+def _labels_agree(p_var: str | None, g_var: str | None, value: Ans) -> bool:
+    """Do two labels name the same quantity? "x" and "y", "AB" and "BC", "\\cos x" and
+    "\\sin x", "P(A)" and "P(B)" do not; a function's name is free ("f(x) = 2x" is "g(x) =
+    2x" and "y = 2x"), and so is a root's index ("x_1 = 3" is "x = 3")."""
+    if p_var is None or g_var is None or p_var == g_var:
+        return True
+    known = [len(v) == 1 or label_of(v) is not None for v in (p_var, g_var)]
+    if not all(known):
+        return True  # a name we cannot read ("(x,y)", "width"): the value decides
+    applied_p, applied_g = _APPLIED.match(p_var), _APPLIED.match(g_var)
+    if applied_p and applied_g:
+        return applied_p[1] == applied_g[1]
+    if (len(p_var) == 1 and applied_g) or (len(g_var) == 1 and applied_p):
+        return value.kind == "expr" and bool(to_sympy(value).free_symbols)
+    bare_p, bare_g = _SUBSCRIPT.sub("", p_var), _SUBSCRIPT.sub("", g_var)
+    return bare_p == bare_g and len(bare_p) == 1 and (bare_p == p_var or bare_g == g_var)
+
+
+def _is_symbolic(a: Ans) -> bool:
+    return a.kind == "expr" and bool(a.value.free_symbols)
+
+
+def _colon_equal(p: Ans, g: Ans) -> tuple[bool, str]:
+    """Ratios and clock times. Ratios are equal when proportional (2:4 = 1:2 = 0.5); a ratio
+    with a zero part (a time such as 3:00) only when equal part by part, so 3:00 is never
+    12:00. A time with am/pm equals the bare time and its 24-hour form (3:00 pm = 15:00)."""
+    if p.kind == "time" or g.kind == "time":
+        return _time_equal(p, g), "time"
+    if p.kind == "ratio" and g.kind == "ratio":
+        a, b = p.value, g.value
+        if len(a) != len(b):
+            return False, "ratio"
+        if 0 in a or 0 in b:
+            return a == b, "ratio"
+        return all(x * b[0] == y * a[0] for x, y in zip(a, b)), "ratio"
+    ratio, other = (p, g) if p.kind == "ratio" else (g, p)
+    if len(ratio.value) != 2 or ratio.value[1] == 0 or other.kind not in ("num", "expr"):
+        return False, "ratio"
+    value = Ans("num", ratio.value[0] / ratio.value[1])
+    return scalar_equal(value, other) if ratio is p else scalar_equal(other, value)
+
+
+def _time_equal(p: Ans, g: Ans) -> bool:
+    def clock(a: Ans) -> tuple[tuple[int, int, int], str | None] | None:
+        if a.kind == "time":
+            return a.value, a.var
+        if (
+            a.kind == "ratio"
+            and 2 <= len(a.value) <= 3
+            and all(x.denominator == 1 for x in a.value)
+        ):
+            parts = tuple(int(x) for x in a.value) + (0,) * (3 - len(a.value))
+            return (parts[0], parts[1], parts[2]), None
+        return None
+
+    cp, cg = clock(p), clock(g)
+    if cp is None or cg is None or cp[0][1:] != cg[0][1:]:
+        return False
+    (hp, _, _), sp_ = cp
+    (hg, _, _), sg = cg
+    if sp_ and sg:
+        return sp_ == sg and hp % 12 == hg % 12
+    if sp_ or sg:  # one side has no am/pm: its hour as written, or on the 24-hour clock
+        hour, suffix, bare = (hp, sp_, hg) if sp_ else (hg, sg, hp)
+        return bare == hour or bare == hour % 12 + (12 if suffix == "pm" else 0)
+    return hp == hg
 
 
 def _values(xs: tuple[Ans, ...]) -> tuple[Ans, ...]:
@@ -197,14 +288,33 @@ def _bracket_equal(p: Ans, g: Ans) -> bool:
         return _ordered_equal(p.value, g.value)
     other = p if g.kind == "bracket" else g
     if other.kind == "list":  # "1, 2" against "(1, 2)": read in order
-        return _ordered_equal(_values(p.value), _values(g.value))
+        return _ordered_equal(_values(_by_variable(p.value)), _values(_by_variable(g.value)))
     return False
+
+
+def _by_variable(xs: tuple[Ans, ...]) -> tuple[Ans, ...]:
+    """ "y = 3, x = 2" -> x = 2, y = 3: assignments to distinct one-letter variables are read
+    in the order of their variables (the order of the point (x, y), of (a, b))."""
+    names = [x.var for x in xs if x.kind == "assign" and x.var is not None]
+    if (
+        len(names) != len(xs)
+        or len(set(names)) != len(names)
+        or not all(len(v) == 1 for v in names)
+    ):
+        return xs
+    return tuple(sorted(xs, key=lambda x: str(x.var)))
 
 
 def _matrix_equal(p: Ans, g: Ans) -> bool:
     def rows(a: Ans) -> tuple[tuple[Ans, ...], ...] | None:
         if a.kind == "matrix":
             return a.value
+        if (
+            a.kind in ("bracket", "list")
+            and a.value
+            and all(x.kind == "bracket" and len(x.value) == len(a.value[0].value) for x in a.value)
+        ):  # nested lists: [[1, 2], [3, 4]] row by row
+            return tuple(x.value for x in a.value)
         if a.kind in ("bracket", "list"):  # a vector written as a list: a column
             return tuple((x,) for x in a.value)
         return None
@@ -306,10 +416,9 @@ def scalar_equal(p: Ans, g: Ans) -> tuple[bool, str]:
     if p.kind not in ("num", "expr") or g.kind not in ("num", "expr"):
         return False, "type"
     pu, gu = p.unit, g.unit
-    if pu and gu and pu != gu:
-        dp, dg = UNITS.get(pu), UNITS.get(gu)
-        if dp and dg and dp[0] != dg[0]:
-            return False, "unit"
+    dp, dg = unit_info(pu), unit_info(gu)
+    if pu and gu and pu != gu and dp and dg and dp[0] != dg[0]:
+        return False, "unit"
     pv, gv = to_sympy(p), to_sympy(g)
     # degrees against radians: a bare number is radians
     if (pu == "deg") != (gu == "deg"):
@@ -317,11 +426,13 @@ def scalar_equal(p: Ans, g: Ans) -> tuple[bool, str]:
             gv = gv * sp.pi / 180
         elif pu == "deg" and gv.has(sp.pi):
             pv = pv * sp.pi / 180
-    elif pu and gu and pu != gu and pu in UNITS and gu in UNITS:
-        pv = pv * sp.Rational(UNITS[pu][1].numerator, UNITS[pu][1].denominator)
-        gv = gv * sp.Rational(UNITS[gu][1].numerator, UNITS[gu][1].denominator)
+    elif pu and gu and pu != gu and dp and dg:
+        pv = pv * sp.Rational(dp[1].numerator, dp[1].denominator)
+        gv = gv * sp.Rational(dg[1].numerator, dg[1].denominator)
     if p.kind == "num" and g.kind == "num" and pv.is_Rational and gv.is_Rational:
-        ok, method = number_equal(Fraction(int(pv.p), int(pv.q)), Fraction(int(gv.p), int(gv.q)), g.tol)
+        ok, method = number_equal(
+            Fraction(int(pv.p), int(pv.q)), Fraction(int(gv.p), int(gv.q)), g.tol
+        )
         return ok, method
     if not pv.free_symbols and not gv.free_symbols:
         if g.tol is not None:  # a rounded decimal gold: any exact value that rounds to it
@@ -352,8 +463,6 @@ def _expr_equal(sp: Any, a: Any, b: Any) -> bool:
     if a == b:
         return True
     free = a.free_symbols | b.free_symbols
-    if a.free_symbols != b.free_symbols:
-        return False
     from mwpbench.grading.numeric import apart  # imports SymPy: only where comparisons run
 
     if apart(a, b, next(_sample_points(sp, free))):

@@ -536,7 +536,8 @@ class _Reader:
         top = self.group()
         if not self.is_op("{"):
             raise _Refuse
-        if self.peek(1) is not None and self.peek(1)[0] == "diff" and self.is_op("}", 2):
+        below = self.peek(1)
+        if below is not None and below[0] == "diff" and self.is_op("}", 2):
             raise _Refuse  # d/dx: a derivative there
         bottom = self.group()
         if _is_matrix(top) or _is_matrix(bottom):
@@ -839,8 +840,8 @@ def sure_failure(text: str) -> str | None:
     takes one); an operator word (`tr`, `ones`, `matrix`...) outside `\\operatorname{}`; and
     `\\max`, `\\min`, `\\gcd`, `\\lcm` without parentheses (its converter then fails with an
     AttributeError)."""
-    from antlr4 import InputStream
-    from antlr4.error.ErrorListener import ErrorListener
+    from antlr4 import InputStream  # type: ignore[import-untyped]
+    from antlr4.error.ErrorListener import ErrorListener  # type: ignore[import-untyped]
     from latex2sympy2_extended.antlr_parser import PSLexer
 
     class _Stop(ErrorListener):  # type: ignore[misc]

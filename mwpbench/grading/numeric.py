@@ -257,10 +257,10 @@ def _enclose(e: Any, point: dict[Any, Any]) -> Value:
     if e.is_Pow:
         return _pow(e.args[0], e.args[1], point)
     if isinstance(e, sp.log):
-        value = _log(_real(_enclose(e.args[0], point)))
+        logarithm = _log(_real(_enclose(e.args[0], point)))
         if len(e.args) == 2:
-            value = _mul(value, _inverse(_log(_real(_enclose(e.args[1], point)))))
-        return value, None
+            logarithm = _mul(logarithm, _inverse(_log(_real(_enclose(e.args[1], point)))))
+        return logarithm, None
     if isinstance(e, sp.factorial):
         arg = e.args[0]
         if not (arg.is_Integer and 0 <= int(arg) <= 170):

@@ -13,8 +13,9 @@ Public functions:
   the original raises (three ``\\text{ `` parts, ``\\sqrt`` or ``\\frac`` at the end).
 - `is_number(s)`, `is_equiv(pred, ref)`, `is_correct(completion, answer)`: the spec's
   functions under their original names.
-- `grade_official(completion, gold, **_ignored) -> Verdict`: the registry entry point. It
-  never raises; extra keyword arguments (``task=``, ``finish_reason=``, ...) are ignored.
+- `grade_official(completion, gold, **_ignored) -> Verdict`: what `grade(grader="official")`
+  calls. It never raises; extra keyword arguments (``task=``, ``finish_reason=``, ...) are
+  ignored.
 
 Readings chosen where the spec is open (see the tests for each):
 
@@ -37,7 +38,7 @@ import logging
 import re
 from typing import NamedTuple
 
-from mwpbench.types import Verdict
+from mwpbench.types import Status, Verdict
 
 __all__ = [
     "FAILED_EXTRACTION",
@@ -371,7 +372,7 @@ def grade_official(completion: str, gold: str, **_ignored: object) -> Verdict:
     """Grade one completion as the official MWPBench grader would. Never raises.
 
     Extra keyword arguments (``task``, ``finish_reason``, ``choices``, ``timeout``) are
-    accepted and ignored: the registry calls every grader the same way.
+    accepted and ignored: `grade()` calls both graders the same way.
     """
     try:
         completion = completion if isinstance(completion, str) else _as_text(completion)
@@ -387,6 +388,7 @@ def grade_official(completion: str, gold: str, **_ignored: object) -> Verdict:
             detail=f"official grader failed: {type(exc).__name__}",
         )
     rule = out.step if out.extracted is not None else "none"
+    status: Status
     if rule == "none":
         status = "no_answer"
     else:

@@ -9,6 +9,7 @@ string before anything symbolic runs (the worker's wall-clock limit is the last 
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -27,6 +28,11 @@ class ParseFailure(ValueError):
     """The text is not an answer we can read (malformed, empty, or over a cap)."""
 
 
+class CapExceeded(ParseFailure):
+    """The text is over a size cap: too big to evaluate, which says nothing about its form
+    (two such answers can still be compared structurally)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Ans:
     """A parsed answer.
@@ -35,7 +41,9 @@ class Ans:
     literals) | expr (SymPy expression) | assign (var = value) | eq (lhs - rhs = 0, SymPy) |
     rel (one-variable condition -> SymPy set in `value`) | list (order-free solutions) |
     set (roster set) | bracket (ordered items with their brackets) | interval (SymPy set) |
-    matrix (tuple of rows of Ans) | text (normalized words) | choice (letter)
+    matrix (tuple of rows of Ans) | text (normalized words) | choice (letter) |
+    ratio (tuple of Fractions, "3:5", "1:2:3") | time (hours, minutes, seconds; `var` holds
+    "am"/"pm" when written)
     """
 
     kind: str
@@ -53,7 +61,9 @@ _DEC = re.compile(r"[+-]?(?:\d+\.\d*|\.\d+)")
 _SLASH = re.compile(r"([+-]?\d+)\s*/\s*(\d+)")
 _FRAC = re.compile(r"([+-]?)\\frac\s*(?:\{\s*([+-]?\d+)\s*\}|(\d))\s*(?:\{\s*(\d+)\s*\}|(\d))")
 _MIXED_SLASH = re.compile(r"([+-]?)(\d+)\s+(\d+)\s*/\s*(\d+)")
-_MIXED_FRAC = re.compile(r"([+-]?)(\d+)\s*\\frac\s*(?:\{\s*(\d+)\s*\}|(\d))\s*(?:\{\s*(\d+)\s*\}|(\d))")
+_MIXED_FRAC = re.compile(
+    r"([+-]?)(\d+)\s*\\frac\s*(?:\{\s*(\d+)\s*\}|(\d))\s*(?:\{\s*(\d+)\s*\}|(\d))"
+)
 _PAREN_FRAC = re.compile(r"([+-]?)\(\((\d+)\)/\((\d+)\)\)")  # Math23k ((a)/(b))
 # the dataset notations for mixed numbers, read only when they are the whole answer:
 # Math23k N((a)/(b)) and Ape210k N(a/b), both meaning N + a/b (a < b)
@@ -77,7 +87,9 @@ def parse_number(s: str) -> tuple[Fraction, Fraction | None] | None:
         return Fraction(int(s)), None
     if _DEC.fullmatch(s):
         k = _decimals(s)
-        return Fraction(s if not s.endswith(".") else s[:-1]), (Fraction(1, 2 * 10**k) if k else None)
+        return Fraction(s if not s.endswith(".") else s[:-1]), (
+            Fraction(1, 2 * 10**k) if k else None
+        )
     if m := _SLASH.fullmatch(s):
         return (Fraction(int(m[1]), int(m[2])), None) if int(m[2]) else None
     if m := _FRAC.fullmatch(s):
@@ -115,7 +127,11 @@ _SMALL = {
         "fourteen fifteen sixteen seventeen eighteen nineteen".split()
     )
 }
-_TENS = {w: 10 * i for i, w in enumerate("_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()) if i >= 2}
+_TENS = {
+    w: 10 * i
+    for i, w in enumerate("_ _ twenty thirty forty fifty sixty seventy eighty ninety".split())
+    if i >= 2
+}
 _SCALES = {"hundred": 100, "thousand": 1000, "million": 10**6, "billion": 10**9}
 _ORDINAL_WORDS = {"half": Fraction(1, 2), "quarter": Fraction(1, 4)}
 
@@ -153,9 +169,9 @@ _FACT_LITERAL = re.compile(r"(\d+)\s*!")
 def check_caps(s: str) -> None:
     """Raise ParseFailure when `s` could make a symbolic reader explode."""
     if len(s) > MAX_LEN:
-        raise ParseFailure(f"answer longer than {MAX_LEN} characters")
+        raise CapExceeded(f"answer longer than {MAX_LEN} characters")
     if _DIGIT_RUN.search(s):
-        raise ParseFailure(f"a number with more than {MAX_DIGITS} digits")
+        raise CapExceeded(f"a number with more than {MAX_DIGITS} digits")
     depth = worst = 0
     for c in s:
         if c in "{([":
@@ -164,17 +180,17 @@ def check_caps(s: str) -> None:
         elif c in "})]":
             depth -= 1
     if worst > MAX_DEPTH:
-        raise ParseFailure(f"nesting deeper than {MAX_DEPTH}")
+        raise CapExceeded(f"nesting deeper than {MAX_DEPTH}")
     for m in _BIG_EXP.finditer(s):
         if int(m[1]) > MAX_EXPONENT:
-            raise ParseFailure(f"exponent larger than {MAX_EXPONENT}")
+            raise CapExceeded(f"exponent larger than {MAX_EXPONENT}")
     for m in _FACT_LITERAL.finditer(s):
         if int(m[1]) > MAX_FACTORIAL:
-            raise ParseFailure(f"factorial of a number larger than {MAX_FACTORIAL}")
+            raise CapExceeded(f"factorial of a number larger than {MAX_FACTORIAL}")
     i = s.find("!")
     while i != -1:
         if i > 0 and s[i - 1] in ")}":
-            raise ParseFailure("factorial of a bracketed expression")
+            raise CapExceeded("factorial of a bracketed expression")
         i = s.find("!", i + 1)
     _check_towers(s)
 
@@ -197,12 +213,12 @@ _CHAINED_POWER = re.compile(r"\^\s*\{?\s*[\d.]+\s*\}?\s*\^")
 def _check_towers(s: str) -> None:
     """Numeric power towers (9^{9^{9^9}}, 9^9^9) are refused; e^{x^2} is fine."""
     if _CHAINED_POWER.search(s):
-        raise ParseFailure("a numeric power tower")
+        raise CapExceeded("a numeric power tower")
     i = s.find("^")
     while i != -1:
         exponent = _exponent_group(s, i)
         if "^" in exponent and not re.search(r"[A-Za-z]", exponent.replace("\\frac", "")):
-            raise ParseFailure("a numeric power tower")
+            raise CapExceeded("a numeric power tower")
         i = s.find("^", i + 1)
 
 
@@ -211,7 +227,8 @@ def _check_towers(s: str) -> None:
 _TOKEN = re.compile(
     r"\s*(?:(?P<num>\d+(?:\.\d*)?|\.\d+)|(?P<name>[A-Za-z]+)|(?P<op>\*\*|[-+*/^()!,]))"
 )
-_FUNCS = ("sqrt", "sin", "cos", "tan", "cot", "sec", "csc", "log", "ln", "exp", "abs")
+_FUNCS = ("sqrt", "sin", "cos", "tan", "cot", "sec", "csc", "log", "ln", "lg", "exp", "abs")
+_MULTI_FUNCS = ("gcd", "lcm", "max", "min")  # functions of several arguments
 _CONSTS = ("pi", "inf", "infty", "infinity")
 
 
@@ -235,11 +252,13 @@ class _Plain:
             value = m.group(kind)
             if kind == "name":
                 low = value.lower()
-                if low in _FUNCS or low in _CONSTS:
+                if low in _FUNCS or low in _CONSTS or low in _MULTI_FUNCS:
                     self.tokens.append(("name", low))
                 else:  # "xy" is x*y, single-letter symbols
                     self.tokens.extend(("name", ch) for ch in value)
             else:
+                if kind == "num" and self.tokens and self.tokens[-1][0] == "num":
+                    raise ParseFailure("two numbers side by side")  # "2 3" is not 6
                 self.tokens.append((kind, value))
             pos = m.end()
         self.i = 0
@@ -259,14 +278,15 @@ class _Plain:
         if not self.tokens:
             raise ParseFailure("empty expression")
         value = self.expr()
-        if self.peek() is not None:
-            raise ParseFailure(f"unexpected {self.peek()[1]!r}")
+        extra = self.peek()
+        if extra is not None:
+            raise ParseFailure(f"unexpected {extra[1]!r}")
         return value
 
     def expr(self) -> Any:
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            raise ParseFailure("nesting too deep")
+            raise CapExceeded("nesting too deep")
         value = self.term()
         while (tok := self.peek()) and tok[1] in "+-" and tok[0] == "op":
             self.take()
@@ -315,7 +335,7 @@ class _Plain:
         while (tok := self.peek()) is not None and tok[1] == "!":
             self.take()
             if not (value.is_Integer and 0 <= value <= MAX_FACTORIAL):
-                raise ParseFailure("factorial of a large or non-integer value")
+                raise CapExceeded("factorial of a large or non-integer value")
             value = self.sp.factorial(value)
         return value
 
@@ -324,7 +344,7 @@ class _Plain:
         kind, value = self.take()
         if kind == "num":
             if len(value) > MAX_DIGITS:
-                raise ParseFailure("number too long")
+                raise CapExceeded("number too long")
             return sp.Rational(value)
         if value == "(":
             inner = self.expr()
@@ -340,6 +360,14 @@ class _Plain:
                 arg = self.expr()
                 self.take(")")
                 return _apply_function(sp, value, arg)
+            if value in _MULTI_FUNCS:
+                self.take("(")
+                args = [self.expr()]
+                while (tok := self.peek()) is not None and tok[1] == ",":
+                    self.take()
+                    args.append(self.expr())
+                self.take(")")
+                return _apply_multi(sp, value, args)
             return sp.Symbol(value)
         raise ParseFailure(f"unexpected {value!r}")
 
@@ -348,15 +376,31 @@ def _apply_function(sp: Any, name: str, arg: Any) -> Any:
     table = {
         "sqrt": sp.sqrt, "sin": sp.sin, "cos": sp.cos, "tan": sp.tan, "cot": sp.cot,
         "sec": sp.sec, "csc": sp.csc, "log": sp.log, "ln": sp.log, "exp": sp.exp, "abs": sp.Abs,
+        "lg": lambda x: sp.log(x, 10),
     }  # fmt: skip
     return table[name](arg)
 
 
+def _apply_multi(sp: Any, name: str, args: list[Any]) -> Any:
+    """gcd/lcm of integers (as \\gcd in LaTeX), max/min of anything."""
+    if name in ("max", "min"):
+        return (sp.Max if name == "max" else sp.Min)(*args)
+    if len(args) < 2 or not all(a.is_Integer for a in args):
+        raise ParseFailure(f"{name} of non-integers")
+    combine = sp.igcd if name == "gcd" else sp.ilcm
+    return sp.Integer(functools.reduce(combine, (int(a) for a in args)))
+
+
 def _safe_pow(sp: Any, base: Any, exponent: Any) -> Any:
-    if exponent.is_Number and base.is_Number and abs(exponent) > MAX_EXPONENT and base not in (0, 1, -1):
-        raise ParseFailure("exponent too large")
+    if (
+        exponent.is_Number
+        and base.is_Number
+        and abs(exponent) > MAX_EXPONENT
+        and base not in (0, 1, -1)
+    ):
+        raise CapExceeded("exponent too large")
     if exponent.is_Pow and exponent.base.is_Number and base.is_Number:
-        raise ParseFailure("a numeric power tower")
+        raise CapExceeded("a numeric power tower")
     return sp.Pow(base, exponent)
 
 
@@ -426,9 +470,11 @@ _REL_NAMES = {
 }  # fmt: skip
 _WORDS_EMPTY = {"no solution", "no solutions", "none", "empty set", "no real solutions",
                 "no real solution", "\\emptyset", "\\varnothing", "\\oslash", "\\phi", "{}", "\\{\\}", "dne",
-                "does not exist", "no such value", "there is no solution"}  # fmt: skip
+                "does not exist", "no such value", "there is no solution", "无解", "不存在",
+                "空集", "无实数解", "方程无解"}  # fmt: skip
 _WORDS_ALL = {"all real numbers", "\\mathbb{r}", "\\mathbb r", "r", "(-\\infty,\\infty)",
-              "all reals", "\\mathbb{r}}", "(-\\infty, \\infty)", "x \\in \\mathbb{r}"}  # fmt: skip
+              "all reals", "\\mathbb{r}}", "(-\\infty, \\infty)", "x \\in \\mathbb{r}", "全体实数",
+              "一切实数", "实数集"}  # fmt: skip
 _TEXTY = re.compile(r"[A-Za-z][A-Za-z '\-]*[A-Za-z]|[A-Za-z]")
 _CHOICE = re.compile(r"\(?([A-J])\)?")
 _CHOICES = re.compile(r"[A-J](?:[ ,]*[A-J])+")
@@ -498,7 +544,7 @@ def parse_answer(text: str) -> Ans:
     if not norm.text:
         raise ParseFailure("empty answer")
     if len(norm.text) > MAX_LEN:
-        raise ParseFailure(f"answer longer than {MAX_LEN} characters")
+        raise CapExceeded(f"answer longer than {MAX_LEN} characters")
     try:
         value = _parse(norm.text, 0)
     except ParseFailure:
@@ -512,6 +558,9 @@ def parse_answer(text: str) -> Ans:
         raise ParseFailure(f"cannot evaluate: {type(exc).__name__}") from exc
     if norm.unit and value.kind in ("num", "expr"):
         return Ans(value.kind, value.value, value.tol, norm.unit)
+    if norm.unit and value.kind == "assign" and value.value.kind in ("num", "expr"):
+        inner = value.value  # "A = 24 cm^2": the unit belongs to the value
+        return Ans("assign", Ans(inner.kind, inner.value, inner.tol, norm.unit), var=value.var)
     return value
 
 
@@ -532,6 +581,10 @@ def _parse(s: str, depth: int) -> Ans:
         return Ans("choice", "".join(sorted(set(re.findall(r"[A-J]", s)))))
     if (number := parse_number(s)) is not None:
         return Ans("num", number[0], number[1])
+    if (":" in s or "m" in low or "clock" in low) and (colon := _parse_colon(s)) is not None:
+        return colon
+    if _DIGIT_SEQUENCE.fullmatch(s):  # "2 3", "1 0 3 5": digits side by side, not a product
+        return Ans("text", " ".join(s.split()), var="digits")
     if _TEXTY.fullmatch(s) and (_WORD3.search(s) or low == "no") and low not in _FUNC_WORDS:
         words = parse_number_words(low)
         if words is not None:
@@ -546,6 +599,10 @@ def _parse(s: str, depth: int) -> Ans:
         return _expand_pm(s, depth)
     if s.startswith("\\begin{"):
         return _parse_matrix(s)
+    if (minus := _REALS_MINUS.fullmatch(s)) is not None:  # \\mathbb{R} \\setminus \\{1, 2\\}
+        sp = _sympy()
+        points = [to_sympy(_parse(p, depth + 1)) for p in split_top(minus[1], (",",)) if p]
+        return Ans("interval", sp.Complement(sp.S.Reals, sp.FiniteSet(*points)))
     outer = _outer_bracket(s)
     if outer is not None:
         return _parse_bracketed(outer, depth)
@@ -563,6 +620,8 @@ def _parse(s: str, depth: int) -> Ans:
         if len(pieces) > 1:
             return _parse_union(pieces, depth)
         return Ans("list", tuple(_parse(p, depth + 1) for p in parts if p))
+    if (builder := _BARE_BUILDER.fullmatch(s)) is not None:  # {x|x>1} with its braces dropped
+        return _parse(builder[1], depth + 1)
     if re.match(r"\\in(?![a-zA-Z])", s):
         return _parse(s[3:], depth + 1)
     m = re.match(r"^([a-zA-Z])\s*\\in\s*(.+)$", s)
@@ -578,7 +637,41 @@ def _parse(s: str, depth: int) -> Ans:
         raise
 
 
-_FUNC_WORDS = set(_FUNCS) | set(_CONSTS)
+_FUNC_WORDS = set(_FUNCS) | set(_CONSTS) | set(_MULTI_FUNCS)
+_DIGIT_SEQUENCE = re.compile(r"[+-]?\d+(?:\.\d*)?(?: [+-]?\d+(?:\.\d*)?)+")
+_REALS_MINUS = re.compile(
+    r"(?:\\mathbb\s*\{?R\}?|R|\(-\\infty,\s*\+?\\infty\))\s*(?:\\setminus|\\backslash|-)\s*\\\{(.+)\\\}"
+)
+_BARE_BUILDER = re.compile(r"[a-zA-Z]\s*(?:\\mid|\|)\s*(.*(?:[<>]|\\[lg]e|\\neq|\\in).*)")
+_SIDE_BY_SIDE = re.compile(r"(?<![\d_^.])\d+(?:\.\d+)? \d")
+# a clock time: 9:00, 12:28 pm, 8:03 a.m., 23:50:10 (a bare h:mm is read as a ratio,
+# which a time equals component by component; see compare)
+_CLOCK = re.compile(
+    r"(\d{1,2})(?:\s*:\s*(\d{2})(?:\s*:\s*(\d{2}))?)?\s*(?:([ap])\.?\s*m\.?|o'?\s*clock)",
+    re.IGNORECASE,
+)
+_RATIO_ITEM = r"\s*(?:\d+(?:\.\d+)?|\\frac\{\d+\}\{\d+\})\s*"
+_RATIO = re.compile(rf"{_RATIO_ITEM}(?::{_RATIO_ITEM})+")
+
+
+def _parse_colon(s: str) -> Ans | None:
+    """ "3:5", "1:2:3" (ratios of numbers), "3:00 pm" (a clock time); None: something else."""
+    if m := _CLOCK.fullmatch(s):
+        hour, minute, second = int(m[1]), int(m[2] or 0), int(m[3] or 0)
+        if hour > 12 or minute > 59 or second > 59:
+            return None
+        return Ans("time", (hour, minute, second), var=m[4].lower() + "m" if m[4] else None)
+    if _RATIO.fullmatch(s):
+        items = []
+        for item in s.split(":"):
+            number = parse_number(item)
+            if number is None:
+                return None
+            items.append(number[0])
+        return Ans("ratio", tuple(items))
+    return None
+
+
 _UNEVALUATED = re.compile(
     r"\\(?:cdots|ldots|dots|bigcup|sum|prod|perp|mid|int|forall|exists|wedge|vee|neg|lnot|"
     r"subset|subseteq|subsetneq|supset|supseteq|in|notin|Rightarrow|Leftrightarrow|therefore|"
@@ -602,6 +695,8 @@ def _sympy() -> Any:
 def _scalar(s: str) -> Ans:
     """One expression: plain arithmetic or LaTeX."""
     check_caps(s)
+    if _SIDE_BY_SIDE.search(s):
+        raise ParseFailure("two numbers side by side")  # "2 3" is neither 6 nor 5
     if "\\" not in s and "{" not in s and "_" not in s:
         try:
             return _from_sympy(parse_plain(s))
@@ -613,7 +708,9 @@ def _scalar(s: str) -> Ans:
 def _from_sympy(value: Any) -> Ans:
     sp = _sympy()
     if isinstance(value, sp.MatrixBase):
-        rows = tuple(tuple(_from_sympy(value[i, j]) for j in range(value.cols)) for i in range(value.rows))
+        rows = tuple(
+            tuple(_from_sympy(value[i, j]) for j in range(value.cols)) for i in range(value.rows)
+        )
         return Ans("matrix", rows)
     if isinstance(value, (sp.Interval, sp.Union)) or value is sp.S.Reals:
         return Ans("interval", value)
@@ -627,12 +724,23 @@ def _from_sympy(value: Any) -> Ans:
         raise ParseFailure(f"unsupported answer type {type(value).__name__}")
     if not isinstance(value, sp.Expr):
         raise ParseFailure(f"unsupported answer type {type(value).__name__}")
+    if _divides_by_zero(sp, value):
+        raise ParseFailure("division by zero")  # 1/0 is no value: it equals nothing
     value = _exactify(sp, value)
     if not value.is_Atom and not value.free_symbols:
         value = value.doit()  # 3**100 + 1, 1/factorial(100): exact (sizes capped before)
+        if value.has(sp.zoo, sp.nan):
+            raise ParseFailure("division by zero")
     if value.is_Rational:
         return Ans("num", Fraction(int(value.p), int(value.q)))
     return Ans("expr", value)
+
+
+def _divides_by_zero(sp: Any, value: Any) -> bool:
+    """1/0, 0/0 (evaluated: zoo, nan) or x/0 (left unevaluated by the LaTeX reader)."""
+    if value.has(sp.zoo, sp.nan):
+        return True
+    return any(p.base == 0 and p.exp.is_negative for p in value.atoms(sp.Pow))
 
 
 def _exactify(sp: Any, value: Any) -> Any:
@@ -760,14 +868,18 @@ def _parse_relation(s: str, depth: int) -> Ans:
         rhs = _parse(rhs_text, depth + 1) if rhs_text else None
         if not lhs_text or rhs is None:
             raise ParseFailure("equation with an empty side")
+        if (label := label_of(lhs_text)) is not None:
+            return Ans("assign", rhs, var=label)  # "g(t) = 4", "a:b = 3:5", "\\cos A = 0.6"
         try:
             lhs = _parse(lhs_text, depth + 1)
         except ParseFailure:  # "|M| = 6", "P(X_n = 4) = 5/8": a name for the value
             return Ans("assign", rhs, var=lhs_text)
         if lhs.kind == "expr" and isinstance(lhs.value, sp.Symbol) and rhs.kind != "expr":
             return Ans("assign", rhs, var=str(lhs.value))
-        if lhs.kind == "expr" and isinstance(lhs.value, (sp.Symbol, sp.Function)) and (
-            rhs.kind == "num" or lhs.value not in to_sympy(rhs).free_symbols
+        if (
+            lhs.kind == "expr"
+            and isinstance(lhs.value, (sp.Symbol, sp.core.function.AppliedUndef))
+            and (rhs.kind == "num" or lhs.value not in to_sympy(rhs).free_symbols)
         ):
             return Ans("assign", rhs, var=str(lhs.value))
         if lhs.kind not in ("num", "expr") or rhs.kind not in ("num", "expr"):
@@ -777,6 +889,43 @@ def _parse_relation(s: str, depth: int) -> Ans:
         # "x = y = 3": the last side is the value
         return _parse(parts[-1], depth + 1)
     return Ans("rel", _relation_set(parts, names), var=None)
+
+
+_GREEK = (
+    r"\\(?:alpha|beta|gamma|delta|epsilon|varepsilon|zeta|eta|theta|vartheta|iota|kappa|lambda|"
+    r"mu|nu|xi|rho|sigma|tau|upsilon|phi|varphi|chi|psi|omega|Gamma|Delta|Theta|Lambda|Xi|Sigma|"
+    r"Phi|Psi|Omega)(?![a-zA-Z])"
+)
+_SUB = r"(?:_\{[^{}]*\}|_[A-Za-z0-9])"
+_ARGS = r"\s*\((?:[^()]|\([^()]*\))*\)"
+_NAME = rf"(?:[A-Za-z]|{_GREEK}){_SUB}?(?:'+|\^\{{\s*-1\s*\}}(?={_ARGS}))?"
+_LABEL_ATOM = (
+    rf"(?:{_NAME}(?:{_ARGS})?"  # f(x), g(t), a_n, a_{10}, P(A), f'(x), f^{{-1}}(x), \\alpha
+    r"|[A-Z]{2,4}"  # AB, ABC: segments, angles, areas named by their points
+    r"|\\(?:overline|overrightarrow|vec|widehat|hat|bar|tilde)\s*\{[^{}]*\}"
+    r"|m?\s*\\(?:angle|triangle|odot)\s*[A-Z]{1,4}"
+    r"|\|[^|=]{1,20}\|"  # |AB|, |z|
+    r"|S"
+    + _SUB  # S_{\\triangle ABC}, S_n
+    + r"|\\(?:sin|cos|tan|cot|sec|csc|ln|log|lg)(?![a-zA-Z])"
+    + _SUB
+    + r"?(?:\^\{?-?\d\}?)?"
+    r"\s*(?:\((?:[^()=]|\([^()=]*\))*\)|[^=+\-(),;<>]+))"  # \\cos A, \\sin 2x, \\log_2(x+1)
+)
+_LABEL = re.compile(rf"\s*{_LABEL_ATOM}(?:\s*:\s*{_LABEL_ATOM})*\s*")
+_LATIN_LETTER = re.compile(r"\s*[A-Za-z]\s*")
+_SEGMENT_LENGTH = re.compile(r"^(?:\|(?P<a>[A-Z]{2})\||\\overline\{(?P<b>[A-Z]{2})\})$")
+
+
+def label_of(lhs: str) -> str | None:
+    """The canonical label when the left side of "lhs = value" names the quantity rather
+    than constrains it: "g(t)", "a_{n}", "AB", "a:b", "\\cos A". None for a single Latin letter
+    (read by the caller, so "x = x^2" stays an equation) and for expressions ("x + y", "2x")."""
+    if _LATIN_LETTER.fullmatch(lhs) or not _LABEL.fullmatch(lhs):
+        return None
+    label = re.sub(r"\s*([^\w\s\\])\s*", r"\1", " ".join(lhs.split()))
+    label = _SEGMENT_LENGTH.sub(lambda m: m["a"] or m["b"], label)  # |AB|, \\overline{AB}: AB
+    return re.sub(r"_\{(\w)\}", r"_\1", label)
 
 
 def _is_variable(p: str) -> bool:
@@ -805,7 +954,7 @@ def _solve_relation(parts: list[str], op: str) -> Any:
 def _relation_set(parts: list[str], names: list[str]) -> Any:
     """'1 < x <= 2', 'x > 3', '3 < x', 'x != 1' -> the SymPy set of the one variable."""
     sp = _sympy()
-    values = []
+    values: list[Any] = []
     var_index = None
     if len(parts) == 2 and not any(_is_variable(p) for p in parts):
         return _solve_relation(parts, names[0])

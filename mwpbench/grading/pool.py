@@ -7,14 +7,15 @@ values, not exceptions: `ok` (with the return value), `timeout`, or `error` (the
 raised, or the worker died).
 
 Design:
-- Workers are `multiprocessing` processes started by the `forkserver` method on Linux (the
-  server preloads `preload`, so a worker starts in milliseconds with SymPy imported), by
-  `spawn` elsewhere and in a child made by `os.fork` (the parent's fork server is not
-  reachable from there). Never plain `fork`: the parent may be multi-threaded.
-- Each worker has one duplex pipe. The parent multiplexes pipes and process sentinels with
-  one `select.poll` object per stream (`multiprocessing.connection.wait` where there is no
-  poll), so a dead worker is noticed at once. No Pool/ProcessPoolExecutor: neither can
-  kill one stuck task.
+- Workers are forked on request by a warm *spawner* process that this process starts with
+  `subprocess` (`spawner.py`, `worker.py`): it works from any process (a daemonic
+  `multiprocessing` worker, a child made by `os.fork`, a notebook kernel), never imports
+  the parent's `__main__`, and a worker starts in milliseconds with SymPy and
+  latex2sympy2 imported and ANTLR's prediction cache warm (`warmup`). Unguarded scripts
+  and notebooks work; the function must live in an importable module, not in `__main__`.
+- Each worker has one socket to the parent and a status pipe (its sentinel). The parent
+  multiplexes them with one `select.poll` object per stream, so a dead worker is noticed
+  at once. No Pool/ProcessPoolExecutor: neither can kill one stuck task.
 - Time spent starting a worker or importing the function's module in it is not charged to
   any item: a worker says `ready` after start-up and `loaded` after importing a function,
   each within `STARTUP_TIMEOUT`. An item's clock starts when the worker begins it (the
@@ -26,14 +27,13 @@ Design:
   and never more than `_PIPELINE_BYTES`, far below the socket buffer, so that a send to a
   stuck worker can never block the parent.
 - Items queued behind an item that timed out or killed its worker are sent again.
-- Workers are recycled after `max_tasks_per_worker` items (SymPy caches grow) and after a
-  MemoryError; on Linux each worker caps its address space (`memory_limit`), ignores
-  SIGINT (Ctrl-C is the parent's business) and dies with its parent (PR_SET_PDEATHSIG).
-- Workers never import the parent's `__main__` (unlike stock multiprocessing): unguarded
-  scripts and notebooks work, and a script's heavy imports are not repeated per worker.
-  The function must therefore live in an importable module, not in `__main__`.
+- Workers live long: they are replaced after a MemoryError, after a timeout or a crash,
+  and (rarely) after `max_tasks_per_worker` items; a replacement is another warm fork.
+  On Linux each worker caps its address space (`memory_limit`); workers ignore SIGINT
+  (Ctrl-C is the parent's business) and die with this process, even when it is SIGKILLed.
 - No signal handlers in the parent, nothing started at import, every worker killed by
-  `close()`, by garbage collection of the pool, or at interpreter exit.
+  `close()`, by garbage collection of the pool, or at interpreter exit (the spawner, shared
+  by the pools of a process, is stopped at interpreter exit).
 
 Threads: `call` and `imap` take workers from the pool (FIFO when all are busy) and drive
 them in the calling thread; there is no background thread. A running `imap` hands its
@@ -51,52 +51,50 @@ timeouts); close it (or the pool) when you stop early.
 from __future__ import annotations
 
 import atexit
-import functools
-import importlib
 import importlib.util
 import itertools
 import logging
 import math
-import multiprocessing
-import multiprocessing.connection
 import os
 import pickle
 import select
 import signal
-import sys
 import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from mwpbench.errors import ConfigError, GradingError
+from mwpbench.grading import spawner
+from mwpbench.grading.spawner import STARTUP_TIMEOUT
+from mwpbench.grading.worker import CALL, ERR, LOAD, LOADED, OK, READY
 
-__all__ = ["DEFAULT_MEMORY_LIMIT", "STARTUP_TIMEOUT", "Outcome", "WorkerPool", "shared_pool"]
+__all__ = [
+    "DEFAULT_MEMORY_LIMIT", "GRADING_PRELOAD", "GRADING_WARMUP", "STARTUP_TIMEOUT", "Outcome",
+    "WorkerPool", "shared_pool", "shutdown",
+]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MEMORY_LIMIT = 4 * 2**30
 """Address-space cap of each worker on Linux, in bytes (None: no cap)."""
-STARTUP_TIMEOUT = 60.0
-"""Seconds a worker may take to start, or to import the module of a new function."""
+GRADING_PRELOAD = ("mwpbench.grading.compare",)
+"""Modules the spawner imports before forking grading workers."""
+GRADING_WARMUP = "mwpbench.grading.warmup:warm_up"
+"""What the spawner runs once so that every worker starts with warm parsers."""
+DEFAULT_MAX_TASKS = 100_000
+"""Items after which a worker is replaced by a fresh warm fork (memory hygiene; rare)."""
 
 _GRACE = 0.5  # seconds between terminate() and kill(), and for a stopped worker to exit
 _STARTUP_ATTEMPTS = 3  # start-up failures in one call/imap before it gives up
 _PIPELINE_ITEMS = 8  # items queued on one busy worker, at most
 _PIPELINE_BUDGET = 0.005  # seconds of expected work queued behind the running item
-_PIPELINE_BYTES = 16384 if sys.platform.startswith("linux") else 4096
+_PIPELINE_BYTES = 16384  # far below a Unix socket's buffer
 _WINDOW_PER_JOB = 256  # items in flight per worker for in-order output (bounds memory)
-_ERROR_CHARS = 2000
 _PROTOCOL = pickle.HIGHEST_PROTOCOL
-
-# Message tags. Parent -> worker: (_CALL, fn_id, [pickled args, ...]) (one or a few items,
-# run in order), (_LOAD, fn_id, pickled fn), None (stop). Worker -> parent: (_READY, pid),
-# (_LOADED, fn_id, error or None), and one (_OK, value, t_done) or
-# (_ERR, "Type: message", t_done) per item.
-_CALL, _LOAD, _READY, _LOADED, _OK, _ERR = range(6)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,83 +104,6 @@ class Outcome:
     status: Literal["ok", "timeout", "error"]
     value: Any = None  # fn's return value when ok
     error: str | None = None  # "ExcType: message" when fn raised, or why the worker died
-
-
-# ---------------------------------------------------------------- worker side
-
-
-def _describe(exc: BaseException) -> str:
-    try:
-        text = f"{type(exc).__name__}: {exc}"
-    except Exception:  # a hostile __str__
-        text = f"{type(exc).__name__}: <unprintable>"
-    return text if len(text) <= _ERROR_CHARS else text[:_ERROR_CHARS] + "..."
-
-
-def _harden_linux_worker(memory_limit: int | None) -> None:
-    import ctypes
-    import resource
-
-    try:  # die with the parent (the fork server, which exits with the main process)
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-    if memory_limit:
-        _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-        limit = memory_limit if hard == resource.RLIM_INFINITY else min(memory_limit, hard)
-        try:
-            resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
-        except (ValueError, OSError):
-            pass
-
-
-def _worker_main(conn: Any, preload: tuple[str, ...], memory_limit: int | None) -> None:
-    """The loop of one worker process: run calls until told to stop or the pipe closes."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if sys.platform.startswith("linux"):
-        _harden_linux_worker(memory_limit)
-    for name in preload:  # free under forkserver (already imported there); needed by spawn
-        try:
-            importlib.import_module(name)
-        except Exception:  # the parent has logged it
-            pass
-    try:
-        _serve(conn)
-    except (EOFError, OSError):  # the parent went away or closed the pipe: just stop
-        return
-
-
-def _serve(conn: Any) -> None:
-    conn.send((_READY, os.getpid()))
-    fns: dict[int, Callable[..., Any]] = {}
-    dumps, loads, monotonic = pickle.dumps, pickle.loads, time.monotonic
-    while True:
-        msg = conn.recv()
-        if msg is None:
-            return
-        if msg[0] == _CALL:
-            fn = fns.get(msg[1])
-            for args in msg[2]:  # one result message per item: the parent times each item
-                try:
-                    result: tuple[Any, ...] = (_OK, fn(*loads(args)))  # type: ignore[misc]
-                except BaseException as exc:  # noqa: B036 - report everything fn does
-                    result = (_ERR, _describe(exc))
-                try:
-                    data = dumps((*result, monotonic()), _PROTOCOL)
-                except BaseException as exc:  # noqa: B036 - an unpicklable return value
-                    error = "result cannot be pickled: " + _describe(exc)
-                    data = dumps((_ERR, error, monotonic()), _PROTOCOL)
-                conn.send_bytes(data)
-        else:  # _LOAD
-            error = None
-            try:
-                fns[msg[1]] = pickle.loads(msg[2])
-            except BaseException as exc:  # noqa: B036
-                error = _describe(exc)
-            conn.send((_LOADED, msg[1], error))
-
-
-# ---------------------------------------------------------------- parent side
 
 
 def _death_reason(exitcode: int | None) -> str:
@@ -204,30 +125,10 @@ class _Worker:
         "dispatched", "granted", "retiring", "clean", "serial", "started", "holder", "extra",
     )  # fmt: skip
 
-    def __init__(self, ctx: Any, preload: tuple[str, ...], memory_limit: int | None) -> None:
-        parent_end, child_end = ctx.Pipe(duplex=True)
-        try:
-            proc = ctx.Process(
-                target=_worker_main,
-                args=(child_end, preload, memory_limit),
-                name="mwpbench-grading-worker",
-                daemon=True,
-            )
-            starting = _strip_main_from_workers()
-            starting.no_main = True
-            try:
-                proc.start()
-            finally:
-                starting.no_main = False
-        except BaseException:
-            parent_end.close()
-            raise
-        finally:
-            child_end.close()
-        self.proc = proc
-        self.conn = parent_end
-        self.ready = False  # False until the worker says _READY
-        self.loading: int | None = None  # fn id of an unanswered _LOAD
+    def __init__(self, source: spawner.Spawner, memory_limit: int | None) -> None:
+        self.proc, self.conn = source.spawn(memory_limit)
+        self.ready = False  # False until the worker says READY
+        self.loading: int | None = None  # fn id of an unanswered LOAD
         self.loaded: set[int] = set()
         self.deadline = time.monotonic() + STARTUP_TIMEOUT  # start-up, load, or head item
         self.queue: deque[tuple[int, bytes, float]] = deque()  # (seq, payload, sent at)
@@ -262,11 +163,16 @@ class _Worker:
             proc.join(4 * _GRACE)
         code = proc.exitcode
         self.conn.close()
-        if code is not None:
-            proc.close()
-        else:  # pragma: no cover - uninterruptible sleep; the fork server reaps it later
-            log.warning("worker %s did not exit after SIGKILL", proc.pid)
+        proc.close()
         return _death_reason(code)
+
+    def forget(self) -> None:
+        """In a child made by os.fork: close this process's copies of the worker's pipes."""
+        for close in (self.conn.close, self.proc.close):
+            try:
+                close()
+            except OSError:
+                pass
 
 
 class WorkerPool:
@@ -275,16 +181,18 @@ class WorkerPool:
     `call` is thread-safe; `imap` streams outcomes in input order over all workers. Use as
     a context manager or call `close()`; a pool that is garbage collected or still open
     at interpreter exit kills its workers too. `preload` names modules imported once in
-    the fork server (missing ones are logged and skipped); `memory_limit` caps each
-    worker's address space on Linux (bytes, None for no cap).
+    the spawner before it forks workers (missing ones are logged and skipped); `warmup`
+    ("module:function" or None) is called once there after the imports; `memory_limit`
+    caps each worker's address space on Linux (bytes, None for no cap).
     """
 
     def __init__(
         self,
         jobs: int = 1,
         *,
-        max_tasks_per_worker: int = 1000,
-        preload: Sequence[str] = ("mwpbench.grading.compare",),
+        max_tasks_per_worker: int = DEFAULT_MAX_TASKS,
+        preload: Sequence[str] = GRADING_PRELOAD,
+        warmup: str | None = GRADING_WARMUP,
         memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
         burst: int = 0,
     ) -> None:
@@ -299,11 +207,14 @@ class WorkerPool:
             )
         if isinstance(preload, str):
             raise ConfigError(f"preload must be a sequence of module names, got {preload!r}")
+        if warmup is not None and (not isinstance(warmup, str) or ":" not in warmup):
+            raise ConfigError(f'warmup must be "module:function" or None, got {warmup!r}')
         self._jobs = jobs
         self._max_tasks = max_tasks_per_worker
         self._preload = tuple(preload)
+        self._warmup = warmup
         self._memory_limit = memory_limit
-        self._ctx: Any = None  # chosen when the first worker starts
+        self._checked = False  # preload modules looked up (when the first worker starts)
         self._closed = False
         self._fns: dict[Callable[..., Any], tuple[int, bytes]] = {}  # fn -> (id, pickled fn)
         self._reset_state()
@@ -346,8 +257,16 @@ class WorkerPool:
         """
         return self._stream(fn, argses, _check_timeout(timeout), self._jobs)
 
+    def start(self) -> None:
+        """Start this process's spawner now (imports and warm-up, about a second once per
+        process) instead of on first use, so that the first item does not wait for it."""
+        if self._closed:
+            raise GradingError("the worker pool is closed; create a new WorkerPool")
+        self._source().start()
+
     def close(self) -> None:
-        """Stop every worker (busy ones are killed). Idempotent."""
+        """Stop every worker (busy ones are killed). Idempotent. The process's spawner,
+        shared by its pools, runs no items and stays until `shutdown()` or exit."""
         with self._cond:
             if self._closed:
                 return
@@ -370,7 +289,7 @@ class WorkerPool:
             w.stop(graceful=True)
         if sentinels:  # wait until they are gone, without reading their status
             try:
-                multiprocessing.connection.wait(sentinels, 4 * _GRACE)
+                _wait_any(sentinels, 4 * _GRACE)
             except (OSError, ValueError):  # pragma: no cover - closed by the holder meanwhile
                 pass
 
@@ -386,8 +305,13 @@ class WorkerPool:
 
     # -- workers
 
-    def _context(self) -> Any:
-        if self._ctx is None:
+    def _start_worker(self) -> _Worker:
+        return _Worker(self._source(), self._memory_limit)
+
+    def _source(self) -> spawner.Spawner:
+        """This process's spawner for our preload and warm-up (after `shutdown()` or
+        `os.fork`, a new one)."""
+        if not self._checked:
             preload = []
             for name in self._preload:
                 try:
@@ -399,26 +323,8 @@ class WorkerPool:
                 else:
                     log.warning("preload module %r not found; workers start without it", name)
             self._preload = tuple(preload)
-            if "forkserver" in multiprocessing.get_all_start_methods():
-                ctx = multiprocessing.get_context("forkserver")
-                # process-wide: takes effect if this starts the fork server
-                ctx.set_forkserver_preload([__name__, *preload])
-            else:
-                ctx = multiprocessing.get_context("spawn")
-            self._ctx = ctx
-        return self._ctx
-
-    def _start_worker(self) -> _Worker:
-        ctx = self._context()
-        try:
-            return _Worker(ctx, self._preload, self._memory_limit)
-        except ChildProcessError:
-            # in a child made by os.fork: the inherited fork server belongs to the parent
-            if ctx.get_start_method() != "forkserver":
-                raise
-            log.info("fork server unusable after os.fork; starting workers with spawn")
-            self._ctx = multiprocessing.get_context("spawn")
-            return _Worker(self._ctx, self._preload, self._memory_limit)
+            self._checked = True
+        return spawner.spawner_for(self._preload, self._warmup)
 
     def _acquire(self, *, block: bool) -> _Worker | None:
         """Take an idle worker or a free slot (FIFO among blocked threads)."""
@@ -511,7 +417,8 @@ class WorkerPool:
     def _after_fork_in_child(self) -> None:
         # The parent's workers are not ours: forget them (never kill them), start afresh.
         self._finalizer.detach()
-        _forget_processes(w.proc for w in self._workers)
+        for w in list(self._workers):
+            w.forget()
         self._reset_state()
 
     # -- the engine behind call and imap
@@ -522,7 +429,7 @@ class WorkerPool:
         argses: Iterable[tuple[Any, ...]],
         timeout: float,
         max_workers: int,
-    ) -> Iterator[Outcome]:
+    ) -> Generator[Outcome, None, None]:
         if self._closed:
             raise GradingError("the worker pool is closed; create a new WorkerPool")
         fn_id, fn_data = self._register(fn)
@@ -553,11 +460,11 @@ class _Stream:
         self.mine: list[_Worker] = []
         self.startup_failures = 0
         self.service: float | None = None  # moving average of seconds per item
-        self._poll_key: list[int] | None = [] if hasattr(select, "poll") else None
+        self._poll_key: list[int] = []
         self._poller: Any = None
         self._poll_fds: dict[int, tuple[_Worker, bool]] = {}
 
-    def run(self) -> Iterator[Outcome]:
+    def run(self) -> Generator[Outcome, None, None]:
         pool, mine, results = self.pool, self.mine, self.results
         try:
             while True:
@@ -633,7 +540,7 @@ class _Stream:
                 continue
             if self.fn_id not in w.loaded:
                 try:
-                    w.conn.send((_LOAD, self.fn_id, self.fn_data))
+                    w.conn.send((LOAD, self.fn_id, self.fn_data))
                 except OSError:  # dead already: the sentinel reports it
                     continue
                 w.loading = self.fn_id
@@ -663,7 +570,7 @@ class _Stream:
                     break
             if batch:
                 try:
-                    w.conn.send((_CALL, self.fn_id, batch))
+                    w.conn.send((CALL, self.fn_id, batch))
                 except OSError:  # dead already: these items never reached it
                     for _ in batch:
                         seq, payload, _sent = queue.pop()
@@ -694,14 +601,6 @@ class _Stream:
     def _ready(self, wait_for: float | None) -> list[tuple[_Worker, bool]]:
         """Workers with a message (False) or an exit (True) to handle, within `wait_for` s."""
         mine = self.mine
-        if self._poll_key is None:  # no select.poll (Windows)
-            handles: list[Any] = [w.conn for w in mine] + [w.proc.sentinel for w in mine]
-            ready = multiprocessing.connection.wait(handles, wait_for)
-            return [
-                (w, w.proc.sentinel in ready)
-                for w in mine
-                if w.conn in ready or w.proc.sentinel in ready
-            ]
         key = [w.serial for w in mine]
         if key != self._poll_key:  # a persistent poll object: no selector per item
             self._poller = select.poll()
@@ -747,10 +646,10 @@ class _Stream:
 
     def _handle(self, w: _Worker, msg: tuple[Any, ...]) -> None:
         tag = msg[0]
-        if tag == _OK or tag == _ERR:
+        if tag == OK or tag == ERR:
             seq, payload, _sent = w.queue.popleft()
             w.queued_bytes -= len(payload)
-            if tag == _OK:
+            if tag == OK:
                 self.results[seq] = Outcome("ok", msg[1])
             else:
                 self.results[seq] = Outcome("error", error=msg[1])
@@ -763,10 +662,10 @@ class _Stream:
                 w.deadline = w.started + self.timeout
             else:
                 w.deadline = math.inf
-        elif tag == _READY:
+        elif tag == READY:
             w.ready = True
             w.deadline = math.inf
-        elif tag == _LOADED:
+        elif tag == LOADED:
             fn_id, error = msg[1], msg[2]
             w.loading = None
             w.deadline = math.inf
@@ -823,42 +722,6 @@ def _check_timeout(timeout: float) -> float:
 
 
 _serials = itertools.count()
-_strip_lock = threading.Lock()
-
-
-def _strip_main_from_workers() -> threading.local:
-    """Make workers import only what they need, never the parent's __main__.
-
-    multiprocessing re-runs the parent's main script (or `-m` module) in every spawn and
-    forkserver child. That breaks scripts without an `if __name__ == "__main__":` guard,
-    and repeats whatever the script imports (vLLM, torch) in every worker. Our workers need
-    no `__main__`: while a thread sets `.no_main` on the returned thread-local, the
-    preparation data it makes omits `__main__`. Installed once per process, on the first
-    worker start (and shared with a reloaded copy of this module); a no-op for every other
-    caller.
-    """
-    from multiprocessing import spawn
-
-    with _strip_lock:
-        original = getattr(spawn, "get_preparation_data", None)
-        flag = getattr(original, "_mwpbench_starting", None)
-        if flag is not None:
-            return flag
-        flag = threading.local()
-        if original is None:  # pragma: no cover - a future multiprocessing
-            return flag
-
-        @functools.wraps(original)
-        def get_preparation_data(name: str) -> dict[str, Any]:
-            data = original(name)
-            if getattr(flag, "no_main", False):
-                data.pop("init_main_from_path", None)
-                data.pop("init_main_from_name", None)
-            return data
-
-        get_preparation_data._mwpbench_starting = flag  # type: ignore[attr-defined]
-        spawn.get_preparation_data = get_preparation_data
-        return flag
 
 
 def _kill_all(workers: set[_Worker], owner: int) -> None:
@@ -867,18 +730,17 @@ def _kill_all(workers: set[_Worker], owner: int) -> None:
         return
     for w in list(workers):
         try:
-            if w.proc.exitcode is None:
-                w.proc.kill()
-            w.proc.join(4 * _GRACE)
-        except (ValueError, AssertionError, OSError):  # already closed, or not our child
+            w.proc.kill()  # the spawner reaps it
+        except (ValueError, OSError):  # already closed
             pass
 
 
-def _forget_processes(procs: Iterable[Any]) -> None:
-    # multiprocessing would terminate the parent's (daemon) workers when this child exits
-    children = getattr(multiprocessing.process, "_children", None)
-    if isinstance(children, set):
-        children.difference_update(procs)
+def _wait_any(fds: list[int], timeout: float) -> None:
+    """Wait until one of `fds` is readable, or `timeout` seconds."""
+    poller = select.poll()
+    for fd in fds:
+        poller.register(fd, select.POLLIN)
+    poller.poll(math.ceil(timeout * 1000))
 
 
 # ---------------------------------------------------------------- process-wide state
@@ -897,7 +759,7 @@ def _track(pool: WorkerPool) -> None:
         if not _hooks_installed:
             if hasattr(os, "register_at_fork"):
                 os.register_at_fork(after_in_child=_after_fork_in_child)
-            atexit.register(_close_shared)
+            atexit.register(shutdown)
             _hooks_installed = True
 
 
@@ -908,12 +770,16 @@ def _after_fork_in_child() -> None:
     _shared = None  # re-created on first use
     for pool in list(_pools):
         pool._after_fork_in_child()
+    spawner.after_fork_in_child()
 
 
-def _close_shared() -> None:
-    pool = _shared
-    if pool is not None and pool._owner == os.getpid():
-        pool.close()
+def shutdown() -> None:
+    """Close every pool of this process (the shared one too) and stop its spawners: no
+    grading process is left. Runs at interpreter exit; grading later starts afresh."""
+    for pool in list(_pools):
+        if pool._owner == os.getpid():
+            pool.close()
+    spawner.close_all()
 
 
 SHARED_BURST = 14

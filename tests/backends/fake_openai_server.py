@@ -5,8 +5,12 @@ scripted faults. `faults` maps a prompt (for chat: the last message's content) t
 of faults its successive attempts meet before the server answers normally:
 "429" (with Retry-After), "408", "409", "500", "503", "400", "timeout" (hang, then close
 without answering), "drop" (close at once), "malformed" (200 with broken JSON),
-"badshape" (200 with JSON lacking choices). It counts attempts and successful generations
-per prompt, so tests can check that nothing is lost or generated twice.
+"badshape" (200 with JSON lacking choices), "crash" (stop listening for good: later
+connections are refused). It counts attempts and successful generations per prompt, so
+tests can check that nothing is lost or generated twice.
+
+Like vLLM's server, it can report `max_model_len` on GET /v1/models and answer 400 to more
+than `max_stops` stop strings or to a max_tokens above max_model_len.
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ class FakeOpenAIServer:
         hang_seconds: float = 2.0,
         latency: float = 0.0,
         jitter: float = 0.0,
+        max_model_len: int | None = None,
+        max_stops: int | None = None,
     ) -> None:
         # fault lists are consumed as attempts arrive; several servers may share one mapping
         self.faults = faults if faults is not None else {}
@@ -45,6 +51,8 @@ class FakeOpenAIServer:
         self.hang_seconds = hang_seconds
         self.latency = latency
         self.jitter = jitter  # each answer takes latency * uniform(1 - jitter, 1 + jitter)
+        self.max_model_len = max_model_len  # GET /v1/models reports it; None: 404 there
+        self.max_stops = max_stops
         self._rng = random.Random(0)
         self.attempts: Counter[str] = Counter()
         self.successes: Counter[str] = Counter()
@@ -127,7 +135,8 @@ class FakeOpenAIServer:
                     headers[k.strip().lower()] = v.strip()
                 length = int(headers.get("content-length", "0"))
                 body = await reader.readexactly(length) if length else b""
-                self.auth[headers.get("authorization", "")] += 1
+                if method == "POST":  # generations only, not the /models probe
+                    self.auth[headers.get("authorization", "")] += 1
                 if not await self._respond(method, path, body, writer):
                     break
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
@@ -150,6 +159,12 @@ class FakeOpenAIServer:
         self, method: str, path: str, raw: bytes, writer: asyncio.StreamWriter
     ) -> bool:
         chat = path.endswith("/chat/completions")
+        if method == "GET" and path.endswith("/models") and self.max_model_len is not None:
+            models = {"object": "list", "data": [
+                {"id": "m", "object": "model", "max_model_len": self.max_model_len}
+            ]}  # fmt: skip
+            await self._send(writer, 200, json.dumps(models).encode())
+            return True
         if method != "POST" or not (chat or path.endswith("/completions")):
             await self._send(writer, 404, b'{"error": {"message": "not found"}}')
             return True
@@ -163,6 +178,19 @@ class FakeOpenAIServer:
         if fault == "drop":
             writer.transport.abort()
             return False
+        if fault == "crash":
+            assert self._server is not None
+            self._server.close()  # nothing listens any more: connections are refused
+            for task in self._handlers:  # and open keep-alive connections die with it
+                if task is not asyncio.current_task():
+                    task.cancel()
+            writer.transport.abort()
+            return False
+        refusal = self._refusal(body)
+        if refusal is not None:
+            err = json.dumps({"error": {"message": refusal, "type": "BadRequestError"}})
+            await self._send(writer, 400, err.encode())
+            return True
         if fault == "timeout":
             await asyncio.sleep(self.hang_seconds)
             writer.transport.abort()
@@ -211,6 +239,24 @@ class FakeOpenAIServer:
         await self._send(writer, 200, payload)
         self.successes[key] += 1
         return True
+
+
+    def _refusal(self, body: dict) -> str | None:
+        """vLLM's 400s for a request over the server's limits (its wording), or None."""
+        stop = body.get("stop") or []
+        if self.max_stops is not None and len(stop) > self.max_stops:
+            return (
+                "1 validation error:\n  {'type': 'too_long', 'loc': ('body', 'stop', "
+                f"'list[str]'), 'msg': 'List should have at most {self.max_stops} items "
+                f"after validation, not {len(stop)}'}}"
+            )
+        max_tokens = body.get("max_tokens")
+        if self.max_model_len is not None and max_tokens and max_tokens > self.max_model_len:
+            return (
+                f"max_tokens={max_tokens} cannot be greater than max_model_len="
+                f"{self.max_model_len}. Please request fewer output tokens."
+            )
+        return None
 
 
 async def raw_client_throughput(port: int, prompts: Sequence[str], concurrency: int) -> float:

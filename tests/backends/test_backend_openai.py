@@ -21,8 +21,10 @@ from mwpbench.backends.openai_compat import (  # noqa: E402
     parse_response,
     request_kwargs,
     retry_after_seconds,
+    server_stops,
+    stop_limit_from_error,
 )
-from mwpbench.errors import ConfigError  # noqa: E402
+from mwpbench.errors import BackendError, ConfigError  # noqa: E402
 from mwpbench.types import GenerationRequest, SamplingParams  # noqa: E402
 
 FAST = {"backoff_base": 0.005, "backoff_max": 0.05}
@@ -156,10 +158,70 @@ def test_callback_sees_every_result_once(server):
     assert sorted(g.request_id for g in seen) == sorted(f"r{i}" for i in range(20))
 
 
-def test_connection_refused_becomes_error_status():
-    backend = OpenAIBackend("m", base_url="http://127.0.0.1:9/v1", max_retries=2, **FAST)
-    [gen] = backend.generate(text_requests(1))
-    assert gen.completions == () and "APIConnectionError" in gen.error
+def test_no_server_is_a_quick_clear_error():
+    backend = OpenAIBackend("m", base_url="http://127.0.0.1:9/v1", max_retries=8, **FAST)
+    start = time.monotonic()
+    with pytest.raises(BackendError, match="no OpenAI-compatible server answers.*Start it"):
+        backend.generate(text_requests(3))
+    assert time.monotonic() - start < 10
+    assert backend.stats["attempts"] == 0  # nothing was sent
+
+
+def test_server_crash_mid_run_gives_up_in_seconds_keeping_what_finished():
+    faults = {"p12": ["crash"]}
+    seen: list[str] = []
+    with FakeOpenAIServer(faults, latency=0.01) as srv:
+        backend = OpenAIBackend("m", base_url=srv.url, concurrency=2, max_retries=8,
+                                backoff_base=0.2, backoff_max=1.0)  # fmt: skip
+        start = time.monotonic()
+        with pytest.raises(BackendError, match="refuses connections.*--resume") as info:
+            backend.generate(text_requests(40), on_result=lambda g: seen.append(g.request_id))
+        elapsed = time.monotonic() - start
+        finished = set(srv.successes)
+    assert elapsed < 15  # not minutes of retries
+    assert 10 <= len(seen) < 40 and {f"p{r[1:]}" for r in seen} == finished
+    assert f"{len(seen)} of 40 requests finished" in str(info.value)
+
+
+def test_stops_over_the_server_limit_are_applied_on_the_client():
+    official = ("Question:", "Question", "USER:", "USER", "ASSISTANT:", "ASSISTANT",
+                "Instruction:", "Instruction", "Response:", "Response", "</s>")  # fmt: skip
+    sp = SamplingParams(max_tokens=8, stop=(*official, "o: p"))
+    with FakeOpenAIServer(max_stops=2) as srv:
+        backend = OpenAIBackend("m", base_url=srv.url, concurrency=4, **FAST)
+        gens = backend.generate(text_requests(12, sp))
+        sent = [len(b["stop"]) for b in srv.bodies]
+    assert [g.error for g in gens] == [None] * 12
+    assert [g.completions[0].text for g in gens] == ["ech"] * 12  # cut at "o: p", client-side
+    assert all(g.completions[0].finish_reason == "stop" for g in gens)
+    assert max(sent) == 4 and sent.count(2) == 12  # 4 by default, then the server's 2
+    assert backend.max_stop_sequences == 2
+
+
+def test_server_stops_drop_redundant_prefixes_first():
+    stops = ("Question:", "Question", "USER:", "USER", "</s>", "Question")
+    assert server_stops(stops, None) == ["Question", "USER", "</s>"]
+    assert server_stops(stops, 2) == ["Question", "USER"]
+    assert stop_limit_from_error("'loc': ('body', 'stop'), 'msg': 'at most 4 items'") == 4
+    assert stop_limit_from_error("max_tokens must be at most 4 items") is None
+
+
+def test_max_tokens_clamped_to_the_served_max_model_len():
+    with FakeOpenAIServer(max_model_len=64) as srv:
+        backend = OpenAIBackend("m", base_url=srv.url, **FAST)
+        gens = backend.generate(text_requests(3, SamplingParams(max_tokens=500)))
+        gens += backend.generate(text_requests(1, SamplingParams(max_tokens=10)))
+        assert [b["max_tokens"] for b in srv.bodies] == [64, 64, 64, 10]
+    assert [g.error for g in gens] == [None] * 4 and backend.server_max_model_len == 64
+
+
+def test_sampling_the_server_would_refuse_is_refused_up_front(server):
+    backend = OpenAIBackend("m", base_url=server.url, **FAST)
+    with pytest.raises(ConfigError, match="temperature 2.5 is above 2"):
+        backend.generate(text_requests(2, SamplingParams(temperature=2.5)))
+    with pytest.raises(ConfigError, match="temperature"):
+        OpenAIBackend.check_sampling(SamplingParams(temperature=3.0))
+    assert server.bodies == []
 
 
 # --- pure pieces ---------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from pathlib import Path
 from mwpbench.demo import build_tiny_model
 
 
-def build_tiny_lm(out: Path, *, hidden: int = 32, heads: int = 4) -> Path:
-    """Save a random 2-layer Llama and its tokenizer to `out` (vLLM needs head dim 64+)."""
-    return build_tiny_model(out, hidden=hidden, heads=heads)
+def build_tiny_lm(out: Path, *, hidden: int = 64, heads: int = 2, layers: int = 2) -> Path:
+    """Save a random Llama and its tokenizer to `out` (head dim 32: vLLM's CPU kernels
+    need 32 or more)."""
+    return build_tiny_model(out, hidden=hidden, heads=heads, layers=layers)

@@ -27,7 +27,7 @@ def test_suites() -> None:
 
 def test_every_task_is_pinned() -> None:
     for spec in config.load_tasks().values():
-        assert spec.version and spec.level and spec.prompt and spec.grader["name"] == "strict"
+        assert spec.version and spec.level and spec.prompt and spec.label and spec.short_label
         for src in spec.sources.values():
             for f in src.files.values():
                 assert f.git_blob or f.sha256
@@ -68,7 +68,12 @@ def _edit(path: Path, fn) -> None:
         ("gsm8k.yaml", lambda d: d.update(promt="alpaca"), r"gsm8k.yaml: unknown key 'promt'"),
         ("gsm8k.yaml", lambda d: d["sources"]["native"]["files"]["test"].update(sha265="x"),
          r"gsm8k.yaml:sources.native.files.test: unknown key 'sha265'"),
-        ("gsm8k.yaml", lambda d: d["grader"].update(nme="x"), r"gsm8k.yaml:grader: unknown key 'nme'"),
+        ("gsm8k.yaml", lambda d: d["mirror"].update(nme="x"), r"gsm8k.yaml:mirror: unknown key 'nme'"),
+        ("gsm8k.yaml", lambda d: d.update(grader={"name": "strict"}), r"gsm8k.yaml: unknown key 'grader'"),
+        ("gsm8k.yaml", lambda d: d.pop("label"), r"gsm8k.yaml: missing required key 'label'"),
+        ("gsm8k.yaml", lambda d: d["sources"]["mwpbench"]["files"].update(icml="mwpbench-icm"),
+         r"gsm8k.yaml:sources.mwpbench.files.icml: 'mwpbench-icm' is not a file pinned in"),
+        ("_pins.yaml", lambda d: d["mwpbench-icml"].pop("git_blob"), r"_pins.yaml:mwpbench-icml: pin the file"),
         ("gsm8k.yaml", lambda d: d.pop("version"), r"gsm8k.yaml: missing required key 'version'"),
         ("gsm8k.yaml", lambda d: [d["sources"]["native"]["files"]["test"].pop(k) for k in ("git_blob", "sha256")],
          r"pin the file"),
@@ -107,3 +112,29 @@ def test_invalid_yaml(tmp_path: Path) -> None:
 def test_tasks_dir_is_the_checkout_or_the_package() -> None:
     found = config.tasks_dir()
     assert (found / "gsm8k.yaml").is_file() and (found / "suites" / "mwpbench.yaml").is_file()
+
+
+def test_release_pins_are_written_once() -> None:
+    pins = yaml.safe_load((config.tasks_dir() / config.PINS_FILE).read_text())
+    for path in config.tasks_dir().glob("*.yaml"):
+        if path.name != config.PINS_FILE:
+            assert "microsoft/unilm" not in path.read_text(), path.name  # named, not copied
+    specs = config.load_tasks()
+    for release, pin in (("arxiv-v1", "mwpbench-arxiv-v1"), ("icml", "mwpbench-icml")):
+        using = [t for t, s in specs.items() if s.sources["mwpbench"].files.get(release)
+                 and s.sources["mwpbench"].files[release].git_blob == pins[pin]["git_blob"]]
+        assert len(using) >= 9, release  # every MWPBench task of that release
+
+
+def test_every_default_prompt_exists() -> None:
+    from mwpbench.prompts import load_prompt
+
+    for spec in config.load_tasks().values():
+        assert load_prompt(spec.prompt).name == spec.prompt
+
+
+def test_labels_are_the_papers_names() -> None:
+    specs = config.load_tasks()
+    assert specs["agieval_gaokao_math"].label == "AGIEval-Gaokao-Math"
+    assert specs["agieval_gaokao_math"].short_label == "AGI-Gk"
+    assert specs["college_math"].label == "CollegeMath"

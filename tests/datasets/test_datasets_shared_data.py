@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mwpbench import config
-from mwpbench.datasets.files import LOCAL_LAYOUT, verify
+from mwpbench.datasets.files import verify
 from mwpbench.datasets.loader import load
 
 NATIVE_COUNTS = {
@@ -21,8 +21,9 @@ RELEASE_COUNTS = {"college_math": 2818, "gaokaobench_math": 508, "fresh_gaokao_m
 
 
 def native(shared: Path, task: str) -> Path:
-    folder, files, _ = LOCAL_LAYOUT[task]
-    return shared / folder / files
+    mirror = config.get_task(task).mirror
+    assert mirror is not None
+    return shared / mirror.folder / mirror.native
 
 
 @pytest.mark.parametrize("task", sorted(NATIVE_COUNTS))
@@ -34,8 +35,10 @@ def test_native_counts(shared_data: Path, task: str) -> None:
 
 @pytest.mark.parametrize("task", sorted(RELEASE_COUNTS))
 def test_release_form_counts(shared_data: Path, task: str) -> None:
-    folder, _, release = LOCAL_LAYOUT[task]
-    problems = load(task, source="mwpbench", data_files=shared_data / folder / release).problems
+    mirror = config.get_task(task).mirror
+    assert mirror is not None and mirror.release is not None
+    problems = load(task, source="mwpbench",
+                    data_files=shared_data / mirror.folder / mirror.release).problems
     assert len(problems) == RELEASE_COUNTS[task]
 
 
@@ -87,7 +90,8 @@ def test_gaokaobench_native_ids_match_the_release_question_numbers(shared_data: 
 def test_local_files_match_the_pins(shared_data: Path) -> None:
     checked = 0
     for spec in config.load_tasks().values():
-        folder, files, _ = LOCAL_LAYOUT[spec.name]
+        assert spec.mirror is not None, spec.name
+        folder, files = spec.mirror.folder, spec.mirror.native
         for f in spec.sources["native"].files.values():
             local = shared_data / folder / (f.basename if files == "." else files)
             verify(local, f)

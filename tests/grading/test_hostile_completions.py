@@ -28,6 +28,17 @@ HOSTILE = {
     "many hashes": "#### 1\n" * 30_000,
     "open braces": "{" * 200_000,
     "dollars": "$" * 100_000,
+    "final answer header lines": "Final Answer:\n" * 20_000,
+    "answers that are prose": "the answer is a b c d e f. " * 20_000,
+    "dollar signs before numbers": "$12 and $" * 20_000,
+    "closing sentences": "So she has 5 apples, so " * 20_000,
+    "parenthesised asides": "(note 1) " * 20_000,
+    "equation chain": "$" + "1 = " * 20_000 + "3$",
+    "unclosed display environments": "\\begin{align*}" * 20_000,
+    "code fences": "```python\n" * 20_000,
+    "markdown headings": "#### Step one\n" * 20_000,
+    "continuation markers": "12\nQ: " * 20_000,
+    "numbered list": "1. " * 20_000,
 }
 
 

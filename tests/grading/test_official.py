@@ -26,7 +26,6 @@ from mwpbench.grading.official import (
     is_number,
     strip_string,
 )
-from mwpbench.registry import GRADERS, resolve
 from mwpbench.types import Verdict
 
 CASES_PATH = Path(__file__).with_name("official_cases.jsonl")
@@ -347,9 +346,11 @@ def test_extra_keywords_ignored() -> None:
     assert verdict.correct is True
 
 
-def test_registry_resolves_official() -> None:
-    assert GRADERS["official"] == "mwpbench.grading.official:grade_official"
-    assert resolve("grader", "official", GRADERS) is grade_official
+def test_grade_with_grader_official_is_grade_official() -> None:
+    import mwpbench
+
+    for completion, gold in (("The answer is x+10.", "x+1"), ("so 7", "8")):
+        assert mwpbench.grade(completion, gold, grader="official") == grade_official(completion, gold)
 
 
 @pytest.mark.parametrize(

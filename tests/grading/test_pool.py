@@ -1,14 +1,14 @@
 """WorkerPool: outcomes, hard time limits, dead workers, ordering, threads, cleanup.
 
 The functions sent to workers live in `mwpbench.grading._selftest`, not in a tests/ module:
-a forkserver or spawn worker can always import a package module by name, whatever the
-rootdir and sys.path layout of the test run.
+a worker can always import a package module by name, whatever the rootdir and sys.path
+layout of the test run. The pools here skip the grading warm-up (`warmup=None`) unless a
+test is about it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
 import os
 import signal
 import subprocess
@@ -60,7 +60,7 @@ def worker_pids(pool: WorkerPool) -> set[int]:
 
 @pytest.fixture(scope="module")
 def pool():
-    with WorkerPool(2, preload=PRELOAD) as p:
+    with WorkerPool(2, preload=PRELOAD, warmup=None) as p:
         assert p.call(st.echo, ("warm",), 30) == Outcome("ok", "warm")
         yield p
 
@@ -110,7 +110,7 @@ def test_imap_streams_in_input_order_over_both_workers(pool):
 def test_imap_survives_timeouts_crashes_and_errors_mid_stream():
     special = {5: ("spin",), 12: ("hard_exit", 3), 20: ("fail", "x")}
     argses = [special.get(i, ("echo", i)) for i in range(30)]
-    with WorkerPool(1, preload=PRELOAD) as p:
+    with WorkerPool(1, preload=PRELOAD, warmup=None) as p:
         outs = list(p.imap(st.do, argses, 1.0))
     assert len(outs) == 30
     assert outs[5].status == "timeout"
@@ -124,7 +124,7 @@ def test_item_clock_starts_when_the_item_starts():
     # fast items make the stream queue several items on the worker at once, so the three
     # 0.5 s items wait behind each other: with a 0.9 s limit, queueing must not count
     argses = [("echo", i) for i in range(40)] + [("sleep", 0.5)] * 3
-    with WorkerPool(1, preload=PRELOAD) as p:
+    with WorkerPool(1, preload=PRELOAD, warmup=None) as p:
         outs = list(p.imap(st.do, argses, 0.9))
     assert [o.status for o in outs] == ["ok"] * len(argses)
 
@@ -153,7 +153,7 @@ def test_calls_from_eight_threads(pool):
 def test_burst_gives_every_concurrent_call_its_own_clock():
     """jobs=1, burst=5: six threads each hit a 1 s timeout, all within limit + slack (not
     one after the other), and the temporary workers are gone afterwards."""
-    with WorkerPool(1, burst=5, preload=()) as burst_pool:
+    with WorkerPool(1, burst=5, preload=(), warmup=None) as burst_pool:
 
         def run(_: int) -> tuple[Outcome, float]:
             start = time.monotonic()
@@ -169,7 +169,7 @@ def test_burst_gives_every_concurrent_call_its_own_clock():
 
 
 def test_without_burst_concurrent_calls_wait_their_turn():
-    with WorkerPool(1, preload=()) as serial_pool:
+    with WorkerPool(1, preload=(), warmup=None) as serial_pool:
 
         def run(_: int) -> float:
             start = time.monotonic()
@@ -182,7 +182,7 @@ def test_without_burst_concurrent_calls_wait_their_turn():
 
 
 def test_a_long_imap_lets_a_waiting_call_through():
-    with WorkerPool(1, preload=PRELOAD) as p:
+    with WorkerPool(1, preload=PRELOAD, warmup=None) as p:
         done = {}
 
         def caller():
@@ -215,7 +215,7 @@ def test_call_inside_a_running_event_loop(pool):
 
 
 def test_call_from_inside_an_imap_loop_does_not_deadlock():
-    with WorkerPool(1, preload=PRELOAD) as p:
+    with WorkerPool(1, preload=PRELOAD, warmup=None) as p:
         seen = []
         for out in p.imap(st.echo, [(i,) for i in range(30)], 5):
             seen.append(out.value)
@@ -228,7 +228,7 @@ def test_call_from_inside_an_imap_loop_does_not_deadlock():
 def test_taking_exactly_n_outcomes_gives_the_workers_back():
     # the last outcome is handed out after the workers went back to the pool, so a
     # consumer that never exhausts the iterator does not keep them
-    with WorkerPool(1, preload=PRELOAD) as p:
+    with WorkerPool(1, preload=PRELOAD, warmup=None) as p:
         stream = p.imap(st.echo, ((i,) for i in range(40)), 5)
         assert [next(stream).value for _ in range(40)] == list(range(40))
         assert len(p._idle) == 1
@@ -238,7 +238,7 @@ def test_taking_exactly_n_outcomes_gives_the_workers_back():
 
 
 def test_workers_are_recycled():
-    with WorkerPool(1, max_tasks_per_worker=3, preload=PRELOAD) as p:
+    with WorkerPool(1, max_tasks_per_worker=3, preload=PRELOAD, warmup=None) as p:
         pids = [p.call(st.pid, (), 5).value for _ in range(7)]
         streamed = [o.value for o in p.imap(st.pid, [()] * 7, 5)]
     assert pids[0] == pids[1] == pids[2] != pids[3] == pids[4] == pids[5] != pids[6]
@@ -248,23 +248,73 @@ def test_workers_are_recycled():
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS is Linux-only")
 def test_memory_cap_gives_memory_error_and_a_fresh_worker():
-    with WorkerPool(1, preload=PRELOAD, memory_limit=2**30) as p:
+    with WorkerPool(1, preload=PRELOAD, warmup=None, memory_limit=2**30) as p:
         before = p.call(st.pid, (), 5).value
         out = p.call(st.allocate, (2 * 2**30,), 10)
         assert out.status == "error" and out.error.startswith("MemoryError")
         assert p.call(st.pid, (), 5).value != before  # recycled after a MemoryError
 
 
+def test_workers_start_warm_and_the_warm_up_is_what_warms_them():
+    with WorkerPool(1, preload=PRELOAD) as warm, WorkerPool(1, preload=(), warmup=None) as cold:
+        assert cold.call(st.warmth, (), 30) == Outcome(
+            "ok", {"sympy": 0, "latex2sympy2": 0, "antlr_states": 0}
+        )
+        before_any_item = warm.call(st.warmth, (), 30).value
+        assert before_any_item["sympy"] == before_any_item["latex2sympy2"] == 1
+        assert before_any_item["antlr_states"] > 0  # ANTLR's prediction cache is filled
+
+
+def test_a_replacement_worker_is_warm_too():
+    with WorkerPool(1, preload=PRELOAD) as p:
+        first = p.call(st.pid, (), 30).value
+        assert p.call(st.spin, (), 0.5).status == "timeout"
+        replacement = p.call(st.warmth, (), 30)
+        assert p.call(st.pid, (), 30).value != first
+        assert replacement.value["antlr_states"] > 0
+
+
 def test_close_leaves_no_processes():
-    p = WorkerPool(2, preload=PRELOAD)
+    p = WorkerPool(2, preload=PRELOAD, warmup=None)
     pids = {o.value for o in p.imap(st.sleep_pid, [(0.2,)] * 4, 5)}
     assert pids == worker_pids(p)
     p.close()
     p.close()  # idempotent
     assert gone(pids)
-    assert not {c.pid for c in multiprocessing.active_children()} & pids
     with pytest.raises(Exception, match="closed"):
         p.call(st.echo, (1,), 5)
+
+
+SHUTDOWN_SCRIPT = """
+import os
+from pathlib import Path
+import mwpbench
+from mwpbench.grading import _selftest as st
+from mwpbench.grading.pool import WorkerPool, shutdown
+
+def children():
+    return {int(c) for t in Path(f"/proc/{os.getpid()}/task").iterdir()
+            for c in (t / "children").read_text().split()}
+
+assert mwpbench.grade(*st.SYMBOLIC).correct  # the shared pool and its spawner
+p = WorkerPool(2)
+assert {o.status for o in p.imap(st.sleep, [(0.1,)] * 4, 30)} == {"ok"}
+print(len(children()), flush=True)
+shutdown()
+print(len(children()), flush=True)
+assert mwpbench.grade(*st.SYMBOLIC).correct  # grading starts afresh
+print(len(children()), flush=True)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_shutdown_stops_every_grading_process():
+    proc = subprocess.run(
+        [sys.executable, "-c", SHUTDOWN_SCRIPT], capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["1", "0", "1"]  # one spawner (workers are its children)
 
 
 def test_stopping_an_imap_early_kills_busy_workers(pool):
@@ -309,7 +359,7 @@ def test_ctrl_c_during_imap_kills_workers_and_reraises(pool):
 def test_bad_arguments():
     with pytest.raises(ConfigError):
         WorkerPool(0)
-    with WorkerPool(1, preload=PRELOAD) as p:
+    with WorkerPool(1, preload=PRELOAD, warmup=None) as p:
         with pytest.raises(ConfigError):
             p.call(st.echo, (1,), 0)
         with pytest.raises(TypeError, match="module level"):
@@ -317,19 +367,29 @@ def test_bad_arguments():
 
 
 def test_missing_preload_module_is_logged_and_skipped(caplog):
-    with WorkerPool(1, preload=("mwpbench.no_such_module",)) as p:
+    with WorkerPool(1, preload=("mwpbench.no_such_module",), warmup=None) as p:
         assert p.call(st.echo, (5,), 30) == Outcome("ok", 5)
     assert "mwpbench.no_such_module" in caplog.text
 
 
+def test_a_failing_warm_up_is_logged_and_workers_still_start(caplog):
+    with WorkerPool(1, preload=PRELOAD, warmup="mwpbench.grading._selftest:fail") as p:
+        assert p.call(st.echo, (6,), 30) == Outcome("ok", 6)
+    assert "warm-up 'mwpbench.grading._selftest:fail' failed: TypeError" in caplog.text
+
+
 SCRIPT = """
 import multiprocessing, os, sys, threading
+from pathlib import Path
 import mwpbench.grading.pool as pool_module
 from mwpbench.grading import _selftest as st
 from mwpbench.grading.pool import shared_pool
 
 # importing started nothing
 assert threading.active_count() == 1 and not multiprocessing.active_children()
+if os.path.exists(f"/proc/{os.getpid()}/task"):
+    assert not any((t / "children").read_text().split()
+                   for t in Path(f"/proc/{os.getpid()}/task").iterdir())
 
 def local_fn():
     return 1

@@ -1,5 +1,5 @@
-"""`mwpbench check-data`: is every gold readable, and does every reference solution grade
-correct against its own gold?
+"""`mwpbench check-data`: data QA. Is every gold readable, and does every reference solution
+grade correct against its own gold? (Above the datasets stage: it loads tasks and grades.)
 
 Per task: counts per subset, records dropped on purpose, golds that do not parse
 (`mwpbench.grading.parse.parse_answer`) or are not equivalent to themselves
@@ -13,7 +13,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
+from mwpbench.config import load_tasks
 from mwpbench.datasets.files import DataFiles
 from mwpbench.datasets.loader import list_tasks, load
 from mwpbench.errors import MwpbenchError
@@ -65,7 +67,7 @@ def check_problems(
     task: TaskCheck, problems: list[Problem], *, jobs: int | None, timeout: float
 ) -> None:
     """Fill `task` with the gold and solution checks of `problems`."""
-    import mwpbench
+    from mwpbench.grading import grade_many, is_equivalent
 
     for p in problems:
         task.n += 1
@@ -75,7 +77,7 @@ def check_problems(
             task.parsed += 1
         else:
             task.failures.append(Failure(p.task, p.id, "parse", f"{p.answer[:60]!r}: {reason}"))
-        if mwpbench.is_equivalent(p.answer, p.answer, timeout=timeout):
+        if is_equivalent(p.answer, p.answer, timeout=timeout):
             task.self_equal += 1
         else:
             task.failures.append(Failure(p.task, p.id, "self", f"{p.answer[:60]!r} != itself"))
@@ -99,7 +101,7 @@ def check_problems(
         }
         for p in with_solution
     )  # options of multiple-choice originals: their solutions name a letter
-    verdicts = mwpbench.grade_many(items, jobs=jobs, timeout=timeout)
+    verdicts = grade_many(items, jobs=jobs, timeout=timeout)
     for p, verdict in zip(with_solution, verdicts):
         task.solutions += 1
         if verdict.correct:
@@ -126,9 +128,12 @@ def check_data(
     """Check the data of `tasks` (default: all). `data_files`: one value for every task, or
     a mapping {task: files}. A task that fails to load is reported, not raised."""
     names = list(tasks) if tasks else list_tasks()
+    per_task = isinstance(data_files, Mapping) and set(data_files) <= set(load_tasks()) | set(names)
     out = []
     for name in names:
-        files = data_files.get(name) if _per_task(data_files, names) else data_files
+        files: Any = data_files
+        if per_task and isinstance(data_files, Mapping):
+            files = data_files.get(name)
         result = TaskCheck(task=name, source=source)
         try:
             loaded = load(name, source=source, data_files=files)
@@ -140,9 +145,3 @@ def check_data(
         check_problems(result, loaded.problems, jobs=jobs, timeout=timeout)
         out.append(result)
     return out
-
-
-def _per_task(data_files: object, names: list[str]) -> bool:
-    from mwpbench.config import load_tasks
-
-    return isinstance(data_files, Mapping) and set(data_files) <= set(load_tasks()) | set(names)
