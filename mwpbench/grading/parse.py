@@ -434,13 +434,25 @@ def _latex_configs() -> tuple[Any, Any]:
 
 
 def parse_latex(s: str) -> Any:
-    """LaTeX -> SymPy via latex2sympy2_extended, after the caps."""
+    """LaTeX -> SymPy, after the caps: our reader (latex.py) for the LaTeX answers use, the
+    same expression latex2sympy2_extended would build; latex2sympy2_extended for the rest."""
     check_caps(s)
-    from latex2sympy2_extended import latex2sympy
+    import latex2sympy2_extended
+    from latex2sympy2_extended.math_normalization import normalize_latex
+
+    from mwpbench.grading.latex import read_latex, sure_failure
 
     norm, conv = _latex_configs()
     try:
-        return latex2sympy(s, normalization_config=norm, conversion_config=conv)
+        text = normalize_latex(s, norm)
+        fast = read_latex(text)
+        if fast is not None:
+            return fast
+        if (failure := sure_failure(text)) is not None:
+            raise ParseFailure(f"malformed LaTeX: {failure}")
+        return latex2sympy2_extended.latex2sympy(text, normalization_config=None, conversion_config=conv)
+    except ParseFailure:
+        raise
     except RecursionError as exc:
         raise ParseFailure("nesting too deep") from exc
     except Exception as exc:  # the ANTLR parser raises many types on malformed LaTeX
