@@ -173,8 +173,8 @@ def _boxed_spans(text: str) -> list[tuple[int, int, str, bool]]:
     return spans
 
 
-def _last_boxed_group(text: str) -> tuple[int, str, bool] | None:
-    """The last boxed answer; adjacent boxes joined only by 'and'/'or'/commas form one list
+def _last_boxed_group(text: str) -> tuple[int, str, bool, int] | None:
+    """The last boxed answer (start, content, closed, end); adjacent boxes joined only by 'and'/'or'/commas form one list
     ('x=\\boxed{2} or x=\\boxed{3}' -> '2, 3'): a hedge against a single gold, a full list
     against a multi-valued one."""
     spans = _boxed_spans(text)
@@ -190,7 +190,8 @@ def _last_boxed_group(text: str) -> tuple[int, str, bool] | None:
         group.insert(0, prev)
     contents = [c for _, _, c, _ in group]
     closed = all(ok for *_, ok in group)
-    return group[0][0], ", ".join(contents) if len(contents) > 1 else contents[0], closed
+    content = ", ".join(contents) if len(contents) > 1 else contents[0]
+    return group[0][0], content, closed, group[-1][1]
 
 
 def boxed_answer(text: str) -> str | None:
@@ -335,6 +336,8 @@ def _commitment(
             return _resolved(boxed[1], rule, start, choices, boxed=True)
         if raw is None or "\\boxed" in raw or "\\fbox" in raw:
             continue  # not an answer; a box inside the phrase is its own candidate
+        if boxed is not None and boxed[0] < start < boxed[3]:
+            continue  # "\boxed{Solution is: x=2}": the phrase is part of the boxed answer
         if boxed is not None and start > boxed[0] and not _looks_like_answer(raw):
             continue  # "... \boxed{5}. The answer is reasonable."
         if raw == "" and rule != "hash":

@@ -884,7 +884,13 @@ def _parse_relation(s: str, depth: int) -> Ans:
             return Ans("assign", rhs, var=str(lhs.value))
         if lhs.kind not in ("num", "expr") or rhs.kind not in ("num", "expr"):
             return Ans("assign", rhs, var=lhs_text)
-        return Ans("eq", to_sympy(lhs) - to_sympy(rhs))
+        left, right = to_sympy(lhs), to_sympy(rhs)
+        if not left.free_symbols and not right.free_symbols:
+            # "\log_6(216) = 3": a computation and its value; the value is the answer
+            return Ans("assign", rhs, var=lhs_text)
+        if not left.free_symbols and isinstance(right, sp.Symbol):
+            return Ans("assign", lhs, var=rhs_text)  # "\frac{40}{3} = a": the value first
+        return Ans("eq", left - right)
     if "=" in names:
         # "x = y = 3": the last side is the value
         return _parse(parts[-1], depth + 1)
