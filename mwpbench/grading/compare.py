@@ -462,6 +462,8 @@ def _expr_equal(sp: Any, a: Any, b: Any) -> bool:
     Values that certainly differ at the first point (float intervals) skip the SymPy work."""
     if a == b:
         return True
+    if a.free_symbols and b.free_symbols and a.free_symbols != b.free_symbols:
+        return False  # answers in other variables (a constant side may still simplify away)
     free = a.free_symbols | b.free_symbols
     from mwpbench.grading.numeric import apart  # imports SymPy: only where comparisons run
 
