@@ -464,6 +464,8 @@ def _expr_equal(sp: Any, a: Any, b: Any) -> bool:
         return True
     if a.free_symbols and b.free_symbols and a.free_symbols != b.free_symbols:
         return False  # answers in other variables (a constant side may still simplify away)
+    if _infinite_series(sp, a) != _infinite_series(sp, b):
+        return False  # no summation of series: a series equals only a series (bounded work)
     free = a.free_symbols | b.free_symbols
     from mwpbench.grading.numeric import apart  # imports SymPy: only where comparisons run
 
@@ -474,6 +476,14 @@ def _expr_equal(sp: Any, a: Any, b: Any) -> bool:
     if not free:
         return _constants_equal(sp, a, b)
     return _symbolic_equal(sp, a - b, b, free)
+
+
+def _infinite_series(sp: Any, expr: Any) -> bool:
+    """An unevaluated sum or product with an infinite bound (a power series answer)."""
+    return any(
+        any(bound.is_infinite for limit in node.limits for bound in limit[1:])
+        for node in expr.atoms(sp.Sum, sp.Product)
+    )
 
 
 def _symbolic_equal(sp: Any, d: Any, scale: Any, free: set[Any]) -> bool:
