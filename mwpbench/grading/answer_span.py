@@ -297,11 +297,11 @@ def last_side(expr: str) -> str:
         return parts[-1]  # "&= 7": the value a derivation ends on
     if len(parts) < 2 or not all(parts):
         return s
+    if len(parts) == 2 and _TERM_LABEL.fullmatch(parts[0]):
+        return s  # "a_{5} = 9", "y_{2} = x": a labelled value (a_{5} is not a_{6})
     if _LABEL.match(parts[-1]) and not _CONSTANT.fullmatch(parts[-1]):
         # "18 = x": a value written first; "2x = y": an equation
         return parts[0] if len(parts) == 2 and _is_arithmetic(parts[0]) else s
-    if len(parts) == 2 and _TERM_LABEL.fullmatch(parts[0]):
-        return s  # "a_{5} = 9": a labelled value (the label is compared: a_{5} is not a_{6})
     if len(parts) >= 3 or _is_arithmetic(parts[0]):
         return parts[-1]
     return s

@@ -147,6 +147,7 @@ def test_sentences_keep_decimals_math_list_numbers_and_closing_parentheses() -> 
         # a numbered term is a label, compared as such (a_{5} = 9 is not a_{6} = 9)
         ("a_{5} = 9", "a_{5} = 9"),
         ("S_{10}=55", "S_{10}=55"),
+        ("y_{2}=x", "y_{2}=x"),
         ("a_{4} = a_{1} q^{3} = 8", "8"),
         # a matrix's rows are not aligned equations
         (r"B^{-1}=\left[\begin{array}{cc} 1 & 2 \\ 5 & 12\end{array}\right]",
