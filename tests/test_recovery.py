@@ -20,11 +20,13 @@ from _runs import (
     GOLDEN_COMPLETIONS,
     ScriptedBackend,
     fill,
+    full_table,
     release_rows,
     tiny_disk,
     write_predictions,
     write_release,
 )
+from _runs import evaluate_golden as evaluate
 
 import mwpbench
 from mwpbench.cli import main
@@ -37,16 +39,6 @@ def release(tmp_path: Path) -> Path:
     return write_release(tmp_path / "release.jsonl")
 
 
-def full_table():
-    table = dict(GOLDEN_COMPLETIONS)
-    table["gsm8k/mwpbench/gsm8k/3"] = ("The answer is 8.", "stop")
-    return table
-
-
-def evaluate(release, out, backend=None, **kw):
-    kw.setdefault("tasks", "gsm8k,math")
-    return mwpbench.evaluate("m", backend=backend or ScriptedBackend(full_table()),
-                             data_files=str(release), output=out, progress=False, jobs=1, **kw)  # fmt: skip
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -257,12 +249,14 @@ def test_a_kill_during_the_final_rewrite_then_resume(tmp_path):
 
 @pytest.mark.slow
 def test_a_kill_while_grading_keeps_the_verdicts_given(tmp_path):
-    """Symbolic answers (\\sin(\\pi/6) against \\frac12) keep one grading worker busy for a
-    while; the run is killed as soon as the first verdicts are stored."""
+    """Symbolic identities ((\\sin^2 x+\\cos^2 x)^k / 2 against \\frac12, checked at sample
+    points: milliseconds each) keep one grading worker busy for seconds; the run is killed
+    as soon as the first verdicts are stored."""
     rows = release_rows(600)
     release = write_release(tmp_path / "release.jsonl", rows)
     preds = write_predictions(tmp_path / "preds.jsonl", {
-        f"gsm8k/mwpbench/gsm8k/{i}": (f"So it is \\boxed{{\\sin(\\pi/{6 + i % 5})}}", "stop")
+        f"gsm8k/mwpbench/gsm8k/{i}": (
+            f"So it is \\boxed{{\\frac{{(\\sin^{{2}} x+\\cos^{{2}} x)^{{{1 + i % 5}}}}}{{2}}}}", "stop")
         for i in range(1, len(rows) + 1)})  # fmt: skip
     common = ["eval", "--model", "m", "--predictions", str(preds), "--data-file", str(release),
               "--run-id", "r", "-q", "-j", "1"]  # fmt: skip

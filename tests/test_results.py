@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from _runs import GOLDEN_COMPLETIONS, ScriptedBackend, read_lines, write_release
+from _runs import evaluate_golden as evaluate
 
 import mwpbench
 from mwpbench.errors import ConfigError, RunError
@@ -33,16 +34,6 @@ def release(tmp_path: Path) -> Path:
     return write_release(tmp_path / "release.jsonl")
 
 
-def full_table():
-    table = dict(GOLDEN_COMPLETIONS)
-    table["gsm8k/mwpbench/gsm8k/3"] = ("The answer is 8.", "stop")
-    return table
-
-
-def evaluate(release, out, backend=None, **kw):
-    kw.setdefault("tasks", "gsm8k,math")
-    return mwpbench.evaluate("m", backend=backend or ScriptedBackend(full_table()),
-                             data_files=str(release), output=out, progress=False, jobs=1, **kw)  # fmt: skip
 
 
 def line(key: str, **fields) -> str:
