@@ -19,8 +19,8 @@ from typing import Any
 
 def package_versions(backend: str | None) -> dict[str, str | None]:
     names = ["mwpbench", "sympy", "latex2sympy2_extended"]
-    names += {"vllm": ["vllm", "torch"], "hf": ["torch", "transformers"],
-              "openai": ["openai"]}.get(backend or "", [])  # fmt: skip
+    names += {"vllm": ["vllm", "torch"], "ray": ["ray", "vllm", "torch"],
+              "hf": ["torch", "transformers"], "openai": ["openai"]}.get(backend or "", [])  # fmt: skip
     out: dict[str, str | None] = {"python": platform.python_version()}
     for name in names:
         out[name] = _version(name)
