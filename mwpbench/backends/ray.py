@@ -27,11 +27,14 @@ ray is imported only inside this module's functions (pip install 'mwpbench[ray]'
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 import math
 import shutil
+import signal
 import tempfile
+import threading
 import uuid
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -189,6 +192,8 @@ class RayBackend(BackendBase):
         super().__init__(engine=engine, replicas=int(replicas), ray_address=ray_address,
                          batch_size=int(batch_size), max_retries=int(max_retries),
                          wait_for_replicas=wait_for_replicas, **engine_options)  # fmt: skip
+        if Path(model).expanduser().exists():  # replicas do not run in this folder
+            model = str(Path(model).expanduser().resolve())
         self.model = model
         self.engine = engine
         self.replicas = int(replicas)
@@ -221,6 +226,10 @@ class RayBackend(BackendBase):
         if ray.is_initialized():
             log.info("ray backend: using the Ray session this process already has")
             return
+        # ray.init replaces the SIGTERM handler; one the caller set on purpose (the CLI's,
+        # which turns SIGTERM into an interrupt that saves the run) is put back
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.getsignal(signal.SIGTERM) if main else None
         try:
             if address:
                 ray.init(address=address, log_to_driver=True)
@@ -233,6 +242,9 @@ class RayBackend(BackendBase):
                 "--head on the head node, ray start --address HEAD:6379 on the others) or "
                 "give the address that `ray status` prints"
             ) from exc
+        finally:
+            if callable(previous):
+                signal.signal(signal.SIGTERM, previous)
         self._owns_ray = True
 
     def describe(self) -> dict[str, Any]:
@@ -254,13 +266,14 @@ class RayBackend(BackendBase):
             return []
         got: dict[str, Generation] = {}
         wanted = {r.id for r in requests}
-        for generation in self._stream(requests):
-            if generation.request_id not in wanted or generation.request_id in got:
-                self.stats["duplicates"] += 1
-                continue
-            got[generation.request_id] = generation
-            if on_result is not None:
-                on_result(generation)
+        with contextlib.closing(self._stream(requests)) as stream:  # stops Ray on the way out
+            for generation in stream:
+                if generation.request_id not in wanted or generation.request_id in got:
+                    self.stats["duplicates"] += 1
+                    continue
+                got[generation.request_id] = generation
+                if on_result is not None:
+                    on_result(generation)
         out = []
         for request in requests:
             if request.id not in got:  # Ray delivered every block: this cannot happen

@@ -258,3 +258,21 @@ def test_ray_options_need_the_ray_backend():
                                       "--ray-address", "auto"])  # fmt: skip
     assert result.exit_code == 2 and "--ray-address needs --backend ray" in result.output
 
+
+
+@needs_ray
+@pytest.mark.slow
+def test_a_local_cluster_keeps_the_callers_sigterm_handler(tmp_path):
+    """ray.init replaces SIGTERM's handler; the CLI's (SIGTERM -> interrupt -> the run is
+    saved) must survive the backend starting its local cluster."""
+    code = ("import signal\n"
+            "from mwpbench.backends.ray import RayBackend\n"
+            "def mine(signum, frame): pass\n"
+            "signal.signal(signal.SIGTERM, mine)\n"
+            "with RayBackend('tiny', engine='mock') as backend:\n"
+            "    kept = signal.getsignal(signal.SIGTERM) is mine\n"
+            "print('kept' if kept else 'replaced')\n")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300, env={**os.environ, **RAY_ENV}, start_new_session=True)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1] == "kept"
