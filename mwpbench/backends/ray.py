@@ -37,7 +37,7 @@ import tempfile
 import threading
 import uuid
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -132,6 +132,45 @@ def replica_resources(
     return {"num_cpus": float(num_cpus), "num_gpus": float(num_gpus)}
 
 
+def check_options(
+    replicas: Any, batch_size: Any, max_retries: Any, wait_for_replicas: Any, engine: str
+) -> None:
+    """Refuse options the backend cannot use (ConfigError), before Ray starts."""
+    for name, value, low in (("replicas", replicas, 1), ("batch_size", batch_size, 1),
+                             ("max_retries", max_retries, 0)):  # fmt: skip
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ConfigError(f"ray backend: {name} must be an integer >= {low}, got {value!r}")
+    if wait_for_replicas is not None and (
+        isinstance(wait_for_replicas, bool) or not isinstance(wait_for_replicas, (int, float))
+        or not 0 < wait_for_replicas < math.inf
+    ):  # fmt: skip
+        raise ConfigError(
+            "ray backend: wait_for_replicas is a number of seconds > 0 (how long generation "
+            f"waits for every replica's engine), got {wait_for_replicas!r}"
+        )
+    if engine == "ray" or engine not in BACKENDS:
+        known = sorted(set(BACKENDS) - {"ray"})
+        raise ConfigError(f"ray backend: engine must be one of {known}, got {engine!r}")
+
+
+def probe(address: str, timeout: float = 5.0) -> None:
+    """A HOST:PORT that nothing answers raises BackendError at once (ray.init would retry
+    for minutes); other forms ("auto", "ray://...") are left to Ray."""
+    import socket
+
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit() or "://" in address:
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise BackendError(
+            f"no Ray cluster answers at {address} ({exc}). Start it (ray start --head on the "
+            "head node) or give the address that `ray status` prints (--ray-address auto "
+            "joins the one running on this machine)"
+        ) from exc
+
+
 def failure(exc: BaseException, finished: int, total: int) -> MwpbenchError:
     """The error a failed Ray run raises: an engine's own start-up error as it was, else a
     BackendError that says what was kept and what to do."""
@@ -176,29 +215,18 @@ class RayBackend(BackendBase):
         engine: str = "vllm",
         **engine_options: Any,
     ) -> None:
+        check_options(replicas, batch_size, max_retries, wait_for_replicas, engine)
         ray = _import_ray()
-        if int(replicas) < 1:
-            raise ConfigError(f"ray backend: replicas must be >= 1, got {replicas}")
-        if engine == self.name or engine not in BACKENDS:
-            known = sorted(set(BACKENDS) - {self.name})
-            raise ConfigError(f"ray backend: engine must be one of {known}, got {engine!r}")
-        if int(max_retries) < 0:
-            raise ConfigError(f"ray backend: max_retries must be >= 0, got {max_retries}")
-        if wait_for_replicas is not None and float(wait_for_replicas) <= 0:
-            raise ConfigError(
-                f"ray backend: wait_for_replicas must be a positive number of seconds, got "
-                f"{wait_for_replicas}"
-            )
-        super().__init__(engine=engine, replicas=int(replicas), ray_address=ray_address,
-                         batch_size=int(batch_size), max_retries=int(max_retries),
+        super().__init__(engine=engine, replicas=replicas, ray_address=ray_address,
+                         batch_size=batch_size, max_retries=max_retries,
                          wait_for_replicas=wait_for_replicas, **engine_options)  # fmt: skip
         if Path(model).expanduser().exists():  # replicas do not run in this folder
             model = str(Path(model).expanduser().resolve())
         self.model = model
         self.engine = engine
-        self.replicas = int(replicas)
-        self.batch_size = int(batch_size)
-        self.max_retries = int(max_retries)
+        self.replicas = replicas
+        self.batch_size = batch_size
+        self.max_retries = max_retries
         self.wait_for_replicas = wait_for_replicas
         self.engine_options = dict(engine_options)
         self.stats: dict[str, Any] = {"blocks": 0, "duplicates": 0, "replicas_ready_at": []}
@@ -230,6 +258,8 @@ class RayBackend(BackendBase):
         # which turns SIGTERM into an interrupt that saves the run) is put back
         main = threading.current_thread() is threading.main_thread()
         previous = signal.getsignal(signal.SIGTERM) if main else None
+        if address:
+            probe(address)
         try:
             if address:
                 ray.init(address=address, log_to_driver=True)
@@ -288,7 +318,9 @@ class RayBackend(BackendBase):
         if self.engine == "vllm":
             vllm_check_sampling(request.sampling, where=f"request {request.id!r}")
 
-    def _stream(self, requests: Sequence[GenerationRequest]) -> Iterator[Generation]:
+    def _stream(
+        self, requests: Sequence[GenerationRequest]
+    ) -> Generator[Generation, None, None]:
         """Every Generation the dataset yields, as blocks finish (Ray errors translated)."""
         dataset = self._dataset(requests)
         finished = 0
@@ -361,8 +393,8 @@ class RayBackend(BackendBase):
         return out
 
     def _retry_args(self, ray: Any) -> dict[str, Any]:
-        accepts = any(p.kind is inspect.Parameter.VAR_KEYWORD
-                      for p in inspect.signature(ray.data.Dataset.map_batches).parameters.values())  # fmt: skip
+        params = inspect.signature(ray.data.Dataset.map_batches).parameters.values()
+        accepts = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
         if not accepts:  # a Ray without them: its default, retry forever
             return {}
         return {"max_restarts": -1, "max_task_retries": self.max_retries}
@@ -380,4 +412,4 @@ class RayBackend(BackendBase):
         super().close()
 
 
-__all__ = ["RayBackend", "block_size", "failure", "replica_resources"]
+__all__ = ["RayBackend", "block_size", "check_options", "failure", "probe", "replica_resources"]

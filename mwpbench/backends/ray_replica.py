@@ -1,21 +1,26 @@
-"""What runs inside each Ray actor of the `ray` backend: one engine, batches in, rows out.
+"""What runs inside each Ray actor of the `ray` backend: one engine, blocks in, rows out.
 
 A `Replica` is the callable class that Ray Data's actor pool instantiates once per actor.
 It holds one engine built through our own backends (`vllm` by default, so token ids,
-sampling, seeds and finish reasons are exactly the vLLM backend's), answers each batch of
-requests with one `generate` call, and returns one row per request: a request the engine
-refuses becomes an error row, never a failed batch (a failed batch would fail the run).
+sampling, seeds and finish reasons are exactly the vLLM backend's) and returns one row per
+request of each block it is called with: a request the engine refuses becomes an error row,
+never a failed block (a failed block would fail the whole run).
 
-An engine that dies must not leave its actor waiting forever: a watchdog thread exits the
-actor's process as soon as the engine reports itself dead, and a batch whose engine died
-exits it too instead of returning. Ray then restarts the actor (a fresh engine) and retries
-its batches; nothing of a dead batch has reached the driver, so nothing comes twice.
-An engine that cannot start raises with the original message behind START_ERROR, which
-the driver finds in Ray's error text and raises again as it was.
+Ray Data calls a replica with several blocks at once, from several threads. A vLLM engine is
+driven by one thread (`EngineFeeder`) that adds each new block's requests between two
+engine steps: the engine never drains between blocks, and it holds as many requests as its
+batch takes. Other engines (mock, hf) answer one block at a time.
+
+An engine that dies must not leave its actor waiting forever (vLLM's client waits forever
+on a killed engine process): a watchdog thread exits the actor's process as soon as the
+engine reports itself dead, as does a failed engine step. Ray then restarts the actor (a
+fresh engine) and retries its blocks; nothing of an unfinished block has reached the
+driver, so nothing comes twice. An engine that cannot start raises with its message behind
+START_ERROR, which the driver finds in Ray's error text and raises again as it was.
 
 On a CPU engine with several replicas on one node, each replica claims a slot with a file
 lock (released by the OS when its process dies, kill -9 included) and binds vLLM's threads
-to that slot's cores: engines that share every core are several times slower to start.
+to that slot's cores: engines that share every core are several times slower.
 
 Requests and results travel as JSON strings in the rows (the wire format below). This
 module imports neither ray nor vllm at import time.
@@ -238,8 +243,8 @@ class EngineFeeder:
                 try:
                     self._enqueue(block, [prompt], [param], [slot])
                 except (ValueError, TypeError) as exc:
-                    block.put(slot, error_generation(block.requests[slot],
-                                                     f"vLLM refused the request: {exc}"))  # fmt: skip
+                    why = f"vLLM refused the request: {exc}"
+                    block.put(slot, error_generation(block.requests[slot], why))
 
     def _enqueue(self, block: _Block, prompts: list[Any], params: list[Any],
                  slots: list[int]) -> None:  # fmt: skip
@@ -334,7 +339,8 @@ class Replica:
             if len(requests) == 1:
                 return [error_generation(requests[0], _reason(exc))]
             log.warning("replica %d: the engine refused a block (%s); answering its %d "
-                        "requests one by one", os.getpid(), _reason(exc), len(requests))  # fmt: skip
+                        "requests one by one", os.getpid(), _reason(exc),
+                        len(requests))  # fmt: skip
         out = []
         for request in requests:
             try:

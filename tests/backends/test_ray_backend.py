@@ -19,7 +19,7 @@ import time
 import pytest
 
 from mwpbench.backends import ray_replica as wire
-from mwpbench.backends.ray import block_size, failure, replica_resources
+from mwpbench.backends.ray import block_size, check_options, failure, probe, replica_resources
 from mwpbench.backends.select import check_backend
 from mwpbench.errors import BackendError, ConfigError
 from mwpbench.types import Completion, Generation, GenerationRequest, SamplingParams
@@ -116,6 +116,32 @@ def test_cpu_slots_split_the_cores_and_locks_free_with_the_process(tmp_path):
     finally:
         holder.kill()
         holder.stdout.close()
+
+
+def test_options_are_checked_before_ray_starts():
+    check_options(2, 256, 3, None, "vllm")
+    check_options(1, 1, 0, 30.5, "mock")
+    for bad, match in [((0, 256, 3, None, "vllm"), "replicas must be an integer >= 1"),
+                       (("2", 256, 3, None, "vllm"), "replicas must be an integer"),
+                       ((1, 0, 3, None, "vllm"), "batch_size"),
+                       ((1, 8, -1, None, "vllm"), "max_retries"),
+                       ((1, 8, 3, 0, "vllm"), "wait_for_replicas"),
+                       ((1, 8, 3, None, "ray"), r"engine must be one of \['hf', 'mock'")]:  # fmt: skip
+        with pytest.raises(ConfigError, match=match):
+            check_options(*bad)
+
+
+def test_an_address_that_nothing_answers_fails_at_once():
+    import socket
+
+    with socket.socket() as s:  # a port that was free a moment ago: nothing listens
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    start = time.monotonic()
+    with pytest.raises(BackendError, match=rf"no Ray cluster answers at 127.0.0.1:{port}"):
+        probe(f"127.0.0.1:{port}")
+    assert time.monotonic() - start < 10
+    probe("auto")  # Ray's own lookup: left to Ray
 
 
 def test_a_missing_model_folder_is_refused_before_ray_starts_on_a_local_cluster(tmp_path):
