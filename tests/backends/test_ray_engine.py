@@ -161,6 +161,18 @@ def test_one_replica_answers_exactly_as_the_vllm_backend(cluster, reference, mod
     assert backend.stats["blocks"] == 4 and backend.stats["duplicates"] == 0
 
 
+def test_an_engine_that_cannot_start_stops_the_run_with_vllms_message(cluster, model_dir):
+    from mwpbench.backends.ray import RayBackend
+    from mwpbench.errors import ConfigError
+
+    start = time.monotonic()
+    with RayBackend(str(model_dir), replicas=2, dtype="float32", max_model_len=4096) as backend:
+        with pytest.raises(ConfigError, match=r"(?s)could not start its engine: vLLM refused the "
+                                              r"engine configuration .*max_model_len"):  # fmt: skip
+            backend.generate(workload()[:4])
+    assert time.monotonic() - start < 120  # the model has 1024 positions: no engine, no wait
+
+
 def test_two_replicas_survive_a_killed_replica_and_a_dead_engine(cluster, reference, model_dir):
     """Both replicas up, every block handed out; at the first result one replica's process
     is killed (kill -9) and the other's engine process dies: the dead engine's replica
