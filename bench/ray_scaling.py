@@ -137,7 +137,7 @@ def main() -> None:
 
         args.model = str(build_tiny_model(tmp / "model", hidden=256, heads=4, layers=4))
     niceness = os.nice(0) if args.ray_niceness is None else args.ray_niceness
-    env = {**os.environ, "RAY_worker_niceness": str(niceness)}
+    env = {**os.environ, "RAY_worker_niceness": str(niceness), "RAY_TMPDIR": str(tmp)}
     log = tmp / "bench.log"
     runs: dict[str, list[dict]] = {name: [] for name in VARIANTS}
     names = list(VARIANTS)

@@ -4,7 +4,9 @@ The run's requests become a Ray dataset, one row per request keyed by its id, cu
 blocks of at most `batch_size` rows; `map_batches` sends the blocks to a fixed pool of
 `replicas` actors (`ActorPoolStrategy(size=replicas)`), each holding one engine built by our
 own vLLM backend (mwpbench.backends.ray_replica), so token ids, sampling parameters, n > 1,
-seeds and finish reasons are exactly the vLLM backend's. The driver iterates the output as
+seeds and finish reasons are exactly the vLLM backend's. A replica works on several blocks
+at once and feeds them all to its one engine, which never runs dry between blocks. The
+driver iterates the output as
 blocks finish (in no fixed order) and hands each Generation to `on_result` at once, so a run
 stores it before the next block arrives: a killed driver keeps every finished sample and
 `--resume` regenerates only the rest. A result that comes twice (a retried block) is handed

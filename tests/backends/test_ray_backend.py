@@ -178,6 +178,15 @@ def cluster():
             shutil.rmtree(temp, ignore_errors=True)
 
 
+@pytest.fixture
+def ray_env():
+    """The environment of a process that starts its own local Ray cluster: Ray's files in a
+    short temporary folder (removed afterwards), no usage reports."""
+    temp = tempfile.mkdtemp(prefix="mwpray", dir="/tmp")
+    yield {**os.environ, **RAY_ENV, "RAY_TMPDIR": temp}
+    shutil.rmtree(temp, ignore_errors=True)
+
+
 def _requests(n: int) -> list[GenerationRequest]:
     return [GenerationRequest(id=f"r{i}", prompt=f"Tom has {i} apples.", meta={"gold": str(i)})
             for i in range(n)]  # fmt: skip
@@ -260,14 +269,13 @@ class TestMockEnginesOnALocalCluster:
 
 @needs_ray
 @pytest.mark.slow
-def test_cli_ray_backend_starts_and_stops_its_own_local_cluster(tmp_path):
+def test_cli_ray_backend_starts_and_stops_its_own_local_cluster(tmp_path, ray_env):
     from mwpbench.demo import sample_file
 
-    env = {**os.environ, **RAY_ENV}
     argv = [sys.executable, "-m", "mwpbench.cli", "eval", "--model", "tiny", "--backend", "ray",
             "--replicas", "2", "--backend-arg", "engine=mock", "--data-file", str(sample_file()),
             "--output", str(tmp_path), "--run-id", "r", "-j", "1", "-q"]  # fmt: skip
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=300, env=env,
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=300, env=ray_env,
                           start_new_session=True)  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     assert "complete" in done.stdout
@@ -288,7 +296,7 @@ def test_ray_options_need_the_ray_backend():
 
 @needs_ray
 @pytest.mark.slow
-def test_a_local_cluster_keeps_the_callers_sigterm_handler(tmp_path):
+def test_a_local_cluster_keeps_the_callers_sigterm_handler(ray_env):
     """ray.init replaces SIGTERM's handler; the CLI's (SIGTERM -> interrupt -> the run is
     saved) must survive the backend starting its local cluster."""
     code = ("import signal\n"
@@ -299,6 +307,6 @@ def test_a_local_cluster_keeps_the_callers_sigterm_handler(tmp_path):
             "    kept = signal.getsignal(signal.SIGTERM) is mine\n"
             "print('kept' if kept else 'replaced')\n")  # fmt: skip
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=300, env={**os.environ, **RAY_ENV}, start_new_session=True)  # fmt: skip
+                          timeout=300, env=ray_env, start_new_session=True)  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip().splitlines()[-1] == "kept"
