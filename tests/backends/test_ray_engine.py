@@ -166,7 +166,7 @@ def test_an_engine_that_cannot_start_stops_the_run_with_vllms_message(cluster, m
     from mwpbench.errors import ConfigError
 
     start = time.monotonic()
-    with RayBackend(str(model_dir), replicas=2, dtype="float32", max_model_len=4096) as backend:
+    with RayBackend(str(model_dir), replicas=1, dtype="float32", max_model_len=4096) as backend:
         with pytest.raises(ConfigError, match=r"(?s)could not start its engine: vLLM refused the "
                                               r"engine configuration .*max_model_len"):  # fmt: skip
             backend.generate(workload()[:4])
