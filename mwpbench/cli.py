@@ -415,6 +415,11 @@ def _check_complete(result) -> None:  # type: ignore[no-untyped-def]
 @click.option("--max-tokens", type=click.IntRange(min=1), default=None, help="[2048]")
 @click.option("--seed", type=int, default=0, show_default=True, help="Base sampling seed.")
 @click.option("--tp", type=click.IntRange(min=1), default=None, help="vLLM tensor parallel size.")
+@click.option("--pp", type=click.IntRange(min=1), default=None, help="vLLM pipeline parallel size.")
+@click.option("--replicas", type=click.IntRange(min=1), default=None,
+              help="--backend ray: engines, each on --tp x --pp GPUs [1].")
+@click.option("--ray-address", default=None, metavar="HOST:PORT|auto",
+              help="--backend ray: join this Ray cluster [default: start a local one].")
 @click.option("--base-url", multiple=True, help="OpenAI-compatible endpoint (repeatable: balanced).")
 @click.option("--predictions", multiple=True, type=click.Path(dir_okay=False),
               help="Replay: JSONL with id and completion (repeatable).")
@@ -454,6 +459,13 @@ def eval_cmd(**opts: Any) -> None:
             options[name] = value
     if tp is not None:
         options["tensor_parallel_size"] = tp
+    for flag, key in (("pp", "pipeline_parallel_size"), ("replicas", "replicas"),
+                      ("ray_address", "ray_address")):  # fmt: skip
+        value = opts.pop(flag)
+        if value is not None:
+            if key != "pipeline_parallel_size" and opts["backend"] != "ray":
+                raise click.UsageError(f"--{flag.replace('_', '-')} needs --backend ray")
+            options[key] = value
     if base_url:
         options["base_url"] = list(base_url)
     if predictions:

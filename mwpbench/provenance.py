@@ -20,8 +20,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 def package_versions(backend: str | None) -> dict[str, str | None]:
     names = ["mwpbench", "sympy", "latex2sympy2_extended"]
-    names += {"vllm": ["vllm", "torch"], "hf": ["torch", "transformers"],
-              "openai": ["openai"]}.get(backend or "", [])  # fmt: skip
+    names += {"vllm": ["vllm", "torch"], "ray": ["ray", "vllm", "torch"],
+              "hf": ["torch", "transformers"], "openai": ["openai"]}.get(backend or "", [])  # fmt: skip
     out: dict[str, str | None] = {"python": platform.python_version()}
     for name in names:
         out[name] = _version(name)

@@ -31,6 +31,7 @@ ADAPTERS: dict[str, str] = {
 # backend name -> "module:Class" (filled in by mwpbench/backends)
 BACKENDS: dict[str, str] = {
     "vllm": "mwpbench.backends.vllm:VLLMBackend",
+    "ray": "mwpbench.backends.ray:RayBackend",
     "openai": "mwpbench.backends.openai_compat:OpenAIBackend",
     "hf": "mwpbench.backends.hf:HFBackend",
     "replay": "mwpbench.backends.replay:ReplayBackend",

@@ -412,8 +412,8 @@ def test_the_cli_options_are_the_run_options():
     from mwpbench.cli import eval_cmd
     from mwpbench.runner import EvalConfig
 
-    cli_only = {"data_file", "include_path", "tp", "base_url", "predictions", "preset",
-                "completion_key", "backend_arg", "subsets", "quiet"}
+    cli_only = {"data_file", "include_path", "tp", "pp", "replicas", "ray_address", "base_url",
+                "predictions", "preset", "completion_key", "backend_arg", "subsets", "quiet"}  # fmt: skip
     names = {p.name for p in eval_cmd.params} - cli_only
     fields = {f.name for f in dataclasses.fields(EvalConfig)} | {
         f.name for f in dataclasses.fields(SamplingParams)}  # fmt: skip

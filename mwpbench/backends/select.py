@@ -99,7 +99,9 @@ def choose_backend(requested: str | None, options: Mapping[str, Any]) -> str:
 def check_backend(name: str, model: str, options: Mapping[str, Any]) -> None:
     """What can be checked before anything is loaded or written."""
     check_options(name, options)
-    if name in ("hf", "vllm") and _looks_like_missing_path(model):
+    # a ray run on a cluster loads the model on its nodes: only a local cluster is this machine
+    local = name in ("hf", "vllm") or (name == "ray" and not options.get("ray_address"))
+    if local and _looks_like_missing_path(model):
         raise ConfigError(
             f"model path {model} does not exist; give a local model folder or a Hugging "
             "Face model id (org/name)"

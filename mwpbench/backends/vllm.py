@@ -452,21 +452,36 @@ class VLLMBackend(BackendBase):
         # Everything is checked and built before the engine sees the first request.
         prompts, params, slots, refused = [], [], [], []
         for i, request in enumerate(requests):
-            prompt = token_prompt(request, self.tokenizer)
-            n_prompt = len(prompt["prompt_token_ids"])
-            if self.max_model_len is not None and n_prompt >= self.max_model_len:
-                refused.append((i, error_generation(
-                    request, f"prompt has {n_prompt} tokens, max_model_len is {self.max_model_len}"
-                )))  # fmt: skip
+            prepared = self.prepare(request)
+            if isinstance(prepared, Generation):
+                refused.append((i, prepared))
                 continue
-            prompts.append(prompt)
-            params.append(self._sampling_params(request))
+            prompts.append(prepared[0])
+            params.append(prepared[1])
             slots.append(i)
         for i, gen in refused:
             emit(i, gen)
         if prompts:
             self._run(requests, prompts, params, slots, emit)
         return results  # type: ignore[return-value]
+
+    @property
+    def llm(self) -> Any:
+        """The `vllm.LLM` this backend holds (None once closed): for a caller that runs the
+        engine's step loop itself, one thread at a time (the ray backend's replicas)."""
+        return self._llm
+
+    def prepare(self, request: GenerationRequest) -> tuple[dict[str, list[int]], Any] | Generation:
+        """What the engine is handed for `request`: the harness's token ids and vLLM's
+        SamplingParams; or an error Generation when the prompt does not fit max_model_len.
+        Sampling that vLLM refuses raises ConfigError."""
+        prompt = token_prompt(request, self.tokenizer)
+        n_prompt = len(prompt["prompt_token_ids"])
+        if self.max_model_len is not None and n_prompt >= self.max_model_len:
+            return error_generation(
+                request, f"prompt has {n_prompt} tokens, max_model_len is {self.max_model_len}"
+            )
+        return prompt, self._sampling_params(request)
 
     def _sampling_params(self, request: GenerationRequest) -> Any:
         try:
@@ -518,6 +533,15 @@ class VLLMBackend(BackendBase):
         finally:
             if pending and self._dead is None:  # interrupted or a callback failed
                 self._abort([rid for rid, _ in pending.values()])
+
+    def engine_dead(self) -> bool:
+        """The engine has died (a step failed, or vLLM marked its process dead): nothing
+        this backend holds can generate again. Cheap; safe to call from another thread (the
+        ray backend's replicas poll it to exit, so that Ray restarts them)."""
+        if self._dead is not None:
+            return True
+        core = getattr(getattr(self._llm, "llm_engine", None), "engine_core", None)
+        return bool(getattr(getattr(core, "resources", None), "engine_dead", False))
 
     def _abort(self, internal_ids: list[str]) -> None:
         try:

@@ -17,7 +17,7 @@ def req(i: int | str, **sampling) -> GenerationRequest:
 
 
 def test_registry_lists_every_backend():
-    assert list_backends() == ["hf", "mock", "openai", "replay", "vllm"]
+    assert list_backends() == ["hf", "mock", "openai", "ray", "replay", "vllm"]
     assert set(BACKENDS) == set(list_backends())
 
 
@@ -37,7 +37,8 @@ def test_load_backend_builds_mock_and_context_manager():
 
 @pytest.mark.parametrize(
     ("name", "module", "extra"),
-    [("openai", "openai", "openai"), ("vllm", "vllm", "vllm"), ("hf", "torch", "hf")],
+    [("openai", "openai", "openai"), ("vllm", "vllm", "vllm"), ("hf", "torch", "hf"),
+     ("ray", "ray", "ray")],
 )
 def test_missing_sdk_names_the_extra(monkeypatch, name, module, extra):
     monkeypatch.setitem(sys.modules, module, None)  # import of it raises ImportError
@@ -49,8 +50,9 @@ def test_importing_backends_and_prompts_loads_no_sdk():
     code = (
         "import sys, mwpbench.backends, mwpbench.prompts, mwpbench.backends.vllm, "
         "mwpbench.backends.hf, mwpbench.backends.openai_compat, mwpbench.backends.replay, "
-        "mwpbench.backends.mock\n"
-        "bad = [m for m in ('torch', 'transformers', 'vllm', 'openai') if m in sys.modules]\n"
+        "mwpbench.backends.mock, mwpbench.backends.ray, mwpbench.backends.ray_replica\n"
+        "bad = [m for m in ('torch', 'transformers', 'vllm', 'openai', 'ray', 'pyarrow') "
+        "if m in sys.modules]\n"
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
