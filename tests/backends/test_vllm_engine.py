@@ -256,6 +256,9 @@ def _group_gone(pgid: int, timeout: float) -> bool:
 def test_cli_run_killed_mid_generation_resumes_to_the_uninterrupted_result(
     model_dir, reference, tmp_path
 ):
+    import psutil
+    from midrun import freeze, settled, thaw, wait_for_lines
+
     out = tmp_path / "killed"
     samples = out / "r" / "samples.jsonl"
     total = len(_samples(reference["short"]))
@@ -263,21 +266,27 @@ def test_cli_run_killed_mid_generation_resumes_to_the_uninterrupted_result(
     with log.open("w") as fh:
         proc = subprocess.Popen(_cli(model_dir, out), stdout=fh, stderr=subprocess.STDOUT,
                                 start_new_session=True)  # fmt: skip
+    engines: list = []
     try:
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and proc.poll() is None:
-            if samples.exists() and samples.read_text().count("\n") >= 4:
-                break
-            time.sleep(0.05)
+        wait_for_lines(samples, 2, proc, timeout=300)
+        assert proc.poll() is None, log.read_text()[-3000:]
+        # freeze the engine, let the run store what it had finished, then kill -9 the run
+        engines = [p for p in psutil.Process(proc.pid).children(recursive=True)
+                   if "EngineCore" in p.name()]  # fmt: skip
+        assert engines, "no vLLM engine process under the run"
+        freeze(engines)
+        settled(samples)
         assert proc.poll() is None, log.read_text()[-3000:]
         os.kill(proc.pid, signal.SIGKILL)  # kill -9 the run, mid-generation
         proc.wait(timeout=30)
+        thaw(engines)
         # the backend's reaper takes the engine processes down with the run
         assert _group_gone(proc.pid, 30), "vLLM's engine processes outlived the killed run"
     finally:
+        thaw(engines)
         _stop_group(proc)
     stored = [json.loads(line) for line in samples.read_text().splitlines() if line.endswith("}")]
-    assert 4 <= len(stored) < total  # streamed as they finished, not at the end
+    assert 2 <= len(stored) < total  # streamed as they finished, not at the end
 
     done = subprocess.run(_cli(model_dir, out, "--resume"), capture_output=True, text=True,
                           timeout=600, start_new_session=True)  # fmt: skip
