@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from mwpbench.grading.layout import MathSpan, math_spans
 from mwpbench.grading.normalize import UNITS
 from mwpbench.grading.parse import parse_number_words
+from mwpbench.grading.quantities import chinese_counts_to_digits
 
 _W = (
     "zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|"
@@ -156,6 +157,7 @@ def reduce_span(span: str) -> str:
     s = _TRAILING.sub("", _EMPHASIS.sub("", span)).strip().strip("*").strip()
     if not s:
         return ""
+    s = chinese_counts_to_digits(s)
     spans = math_spans(s)
     if len(spans) == 1 and spans[0].start == 0 and spans[0].end == len(s):
         return last_side(spans[0].inner.strip())

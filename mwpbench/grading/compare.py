@@ -25,6 +25,7 @@ from mwpbench.grading.parse import (
     parse_number,
     to_sympy,
 )
+from mwpbench.grading.quantities import duration_hours
 from mwpbench.grading.units import unit_info
 
 # (correct, status, method, detail)
@@ -81,7 +82,14 @@ def fast_compare(pred: str, gold: str) -> tuple[bool, str] | None:
             return None  # degrees against radians: needs pi
         pv = _scaled(pn[0], p.unit, g.unit)
         gv = _scaled(gn[0], g.unit, p.unit)
-        return number_equal(pv, gv, gn[1] if p.unit == g.unit or not p.unit or not g.unit else None)
+        verdict = number_equal(pv, gv, gn[1] if p.unit == g.unit or not p.unit or not g.unit else None)
+        if not verdict[0] and p.unit == "min" and g.unit is None:
+            # "2 hours and 15 minutes" against a bare gold: the gold is in minutes (135) or
+            # in hours (2.25); the question says which, the gold does not
+            hours = duration_hours(p.raw)
+            if hours is not None and number_equal(hours, gn[0], gn[1])[0]:
+                return True, "duration_hours"
+        return verdict
     return None
 
 

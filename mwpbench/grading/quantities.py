@@ -93,11 +93,22 @@ def read_quantity(s: str, unit: str | None, *, peel: bool) -> tuple[str, str | N
         total = first * 60 + second
         text = str(total) if total.denominator == 1 else f"{total.numerator}/{total.denominator}"
         return text, "min" if duration["m"] else "s"
+    if (mixed := mixed_number(s)) is not None:
+        return mixed, unit
     if (scaled := _scale_word(s)) is not None:
         return scaled[0], unit or scaled[1]
     if peel and s and len(s) < MAX_QUANTITY:
         return _peel_word_unit(s)
     return s, unit
+
+
+def duration_hours(s: str) -> Fraction | None:
+    """ "2 hours and 15 minutes" -> 9/4: an hours-and-minutes duration in hours (read_quantity
+    gives it in minutes); None for anything else."""
+    duration = _DURATION.match(s.strip().rstrip("."))
+    if duration is None or not duration["m"]:
+        return None
+    return Fraction(duration["a"]) + Fraction(duration["m"]) / 60
 
 
 def _scale_word(s: str) -> tuple[str, str | None] | None:
@@ -115,6 +126,67 @@ def _scale_word(s: str) -> tuple[str, str | None] | None:
             return None  # "6 thousand 5 hundred": not a number followed by a unit
     word = (m["word"] or m["cjk"]).lower()
     return f"{m['num']}\\times10^{{{_SCALE_WORDS[word]}}}", unit
+
+
+# "3 hundred 40", "2 thousand 5 hundred and 6": digits between scale words, one whole number
+_MIXED = re.compile(
+    r"^\d{1,3}(?:\s+(?:and\s+)?(?:\d{1,3}|(?:hundred|thousand|million|billion)(?![a-zA-Z])))+$",
+    re.IGNORECASE,
+)
+
+
+def mixed_number(s: str) -> str | None:
+    """ "3 hundred 40" -> "340", "1 million 200 thousand" -> "1200000"; None unless two or
+    more numbers and the scale words between them make one number, largest scale first
+    ("6 thousand" alone is a scale word's job: it keeps the precision it was written to)."""
+    if _MIXED.match(s) is None:
+        return None
+    tokens = [t for t in s.lower().split() if t != "and"]
+    if sum(t.isdigit() for t in tokens) < 2:
+        return None
+    total = current = 0
+    last: str | int | None = None  # "num", or the size of the last scale word
+    big = None  # the last scale above a hundred: the next one must be smaller
+    for token in tokens:
+        if token.isdigit():
+            value = int(token)
+            if last == "num" or (isinstance(last, int) and value >= last):
+                return None  # "3 40", "3 hundred 400": not one number
+            current += value
+            last = "num"
+            continue
+        size = 10 ** _SCALE_WORDS[token]
+        if last != "num" or (size == 100 and current >= 100):
+            return None  # "hundred 3", "3 hundred 4 hundred"
+        if size == 100:
+            current *= 100
+        else:
+            if big is not None and size >= big:
+                return None  # "5 thousand 3 million"
+            total, current, big = total + current * size, 0, size
+        last = size
+    return str(total + current)
+
+
+# 一 alone is also "a" (一个人, 一次): only a numeral of two characters or more starts with it
+_CN_COUNTED = re.compile(
+    "(?<![第零〇一二两三四五六七八九十百千万亿])"
+    "([零〇二两三四五六七八九十百千万亿][零〇一二两三四五六七八九十百千万亿]*|一[零〇一二两三四五六七八九十百千万亿]+)"
+    "(?=[" + _CN_COUNTERS + "])"
+)
+
+
+def chinese_counts_to_digits(s: str) -> str:
+    """ "至少需要六辆车" -> "至少需要6辆车": in a Chinese sentence without digits, a numeral
+    before a counting word becomes digits (never after 第: 第三个 is an ordinal)."""
+    if s.isascii() or re.search(r"\d", s) or not _CJK.search(s):
+        return s
+
+    def digits(m: re.Match[str]) -> str:
+        value = chinese_numeral(m[1])
+        return m[0] if value is None else str(value)
+
+    return _CN_COUNTED.sub(digits, s)
 
 
 def chinese_numeral(text: str) -> int | None:

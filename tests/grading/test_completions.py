@@ -3,8 +3,7 @@
 `completions.jsonl`, one row per (completion, gold):
 `{"source", "style", "completion", "gold", "correct"}` plus optional `rule` (one or a list of
 acceptable rules), `extracted` (what a person reads as the answer: one, a list of acceptable
-ones, null for none, "*" for anything), `status`, `choices`, `finish_reason`, `note` and
-`needs`.
+ones, null for none, "*" for anything), `status`, `choices`, `finish_reason` and `note`.
 
 `source` names the model family whose habits the row imitates (the completions are written
 for this table: no real question or model output is copied). `style` is the habit:
@@ -16,9 +15,7 @@ grader must accept and rows it must reject; a false row's gold is usually the nu
 careless extractor would pick (a trailing aside, the continuation's answer, a digit inside
 LaTeX).
 
-`needs` marks a row whose extraction is right but whose verdict waits on normalization or
-comparison (issue 9 items 3-4, other modules): for those the extraction is asserted, the
-verdict is not. An expected value is never changed to match the code.
+Every row's verdict is asserted. An expected value is never changed to match the code.
 """
 
 from __future__ import annotations
@@ -47,7 +44,7 @@ STYLES = {
 }  # fmt: skip
 FIELDS = {
     "source", "style", "completion", "gold", "correct", "rule", "extracted", "status",
-    "choices", "finish_reason", "note", "needs",
+    "choices", "finish_reason", "note",
 }  # fmt: skip
 
 
@@ -107,8 +104,6 @@ def test_completion(row: dict[str, Any]) -> None:
         assert _extracted_matches(verdict.extracted, row["extracted"], choices), (
             f"{shown}\nexpected extracted {row['extracted']!r}"
         )
-    if "needs" in row:
-        return  # the verdict waits on comparison work listed in `needs` (see the module doc)
     assert verdict.correct == row["correct"], shown
     if "status" in row:
         assert verdict.status in _as_list(row["status"]), shown

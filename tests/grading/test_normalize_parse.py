@@ -174,13 +174,16 @@ def test_min_after_a_number_is_minutes_not_the_function() -> None:
         ("12 square units", "12", None),
         ("12 red apples", "12", "red apples"),
         ("5 km", "5", "km"),
+        ("6 thousand 5 hundred", "6500", None),  # digits between scale words: one number
+        ("3 hundred and 40", "340", None),
+        ("1 million 200 thousand", "1200000", None),
     ],
 )
 def test_read_quantity(text: str, value: str, unit: str | None) -> None:
     assert read_quantity(text, None, peel=True) == (value, unit)
 
 
-@pytest.mark.parametrize("text", ["5 or more", "3 times 4", "6 thousand 5 hundred", "2x apples"])
+@pytest.mark.parametrize("text", ["5 or more", "3 times 4", "3 40", "3 hundred 400", "2x apples"])
 def test_phrases_are_not_a_quantity_with_a_unit(text: str) -> None:
     assert read_quantity(text, None, peel=True) == (text, None)
 
@@ -340,3 +343,33 @@ def test_capped_inputs_compare_structurally() -> None:
     assert compare_answers(changed, "124750") == (
         False, "parse_error", "none", "answer longer than 1500 characters",
     )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("至少需要六辆车", "至少需要6辆车"),
+        ("还剩二十五个", "还剩25个"),
+        ("一百零五个人", "105个人"),
+        ("第三个", "第三个"),  # an ordinal
+        ("第十二个", "第十二个"),
+        ("这是一个三角形", "这是一个三角形"),  # 一 alone is also the article
+        ("三角形", "三角形"),  # no counting word after the numeral
+        ("需要6辆车", "需要6辆车"),  # digits already
+    ],
+)
+def test_chinese_numerals_before_a_counting_word_become_digits(text: str, expected: str) -> None:
+    from mwpbench.grading.quantities import chinese_counts_to_digits
+
+    assert chinese_counts_to_digits(text) == expected
+
+
+def test_an_hours_and_minutes_duration_in_hours() -> None:
+    from fractions import Fraction
+
+    from mwpbench.grading.quantities import duration_hours
+
+    assert duration_hours("2 hours and 15 minutes") == Fraction(9, 4)
+    assert duration_hours("1 h 30 min.") == Fraction(3, 2)
+    assert duration_hours("3 min 20 s") is None  # minutes and seconds stay in seconds
+    assert duration_hours("135 minutes") is None
