@@ -184,3 +184,28 @@ def test_concurrent_builds_into_one_folder_all_finish(tmp_path, results):
         assert (site / "runs" / "run-a.html").is_file()
         assert (site / "runs" / "run-a" / "samples.js").is_file()
         assert sorted(p.name for p in tmp_path.iterdir()) == ["results", "site"], trial
+
+
+def test_a_site_swapped_between_listing_and_reading_its_marker_is_still_ours(
+    tmp_path, results, monkeypatch
+):
+    """Another build renames the site away after our listing and before we read its
+    marker: the marker is gone for a moment, which is not a foreign folder."""
+    from mwpbench.leaderboard import folder
+
+    out = tmp_path / "site"
+    build_leaderboard(results, out)
+    real, calls = folder._listed, []
+
+    def swapped_once(marker: Path):
+        calls.append(marker)
+        if len(calls) == 1:
+            os.rename(out, tmp_path / ".site.old")  # the other build's swap...
+            os.rename(tmp_path / ".site.old", out)  # ...and its new site in place
+            return real(marker.with_name("gone"))  # what we read meanwhile: nothing
+        return real(marker)
+
+    monkeypatch.setattr(folder, "_listed", swapped_once)
+    assert folder.foreign_entries(out) == [] and len(calls) == 2
+    (out / "notes.txt").write_text("mine")
+    assert folder.foreign_entries(out) == ["notes.txt"]  # a real foreign file still counts

@@ -63,25 +63,34 @@ def check_target(out: Path, results: Path) -> None:
 
 def foreign_entries(out: Path) -> list[str]:
     """What in `out` a build did not write (an empty list: the folder may be replaced)."""
-    try:
-        names = os.listdir(out)
-    except FileNotFoundError:
-        return []
-    except OSError as exc:
-        raise ConfigError(f"cannot read {out}: {exc.strerror or exc}") from exc
-    if not names:
-        return []
-    if MARKER in names:
-        return [n for n in names if n != MARKER and n not in _listed(out / MARKER)]
-    if _earlier_site(out, names):
-        return []
-    return names
+    for _ in range(SWAP_ATTEMPTS):
+        try:
+            names = os.listdir(out)
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise ConfigError(f"cannot read {out}: {exc.strerror or exc}") from exc
+        if not names:
+            return []
+        if MARKER not in names:
+            return [] if _earlier_site(out, names) else names
+        listed = _listed(out / MARKER)
+        if listed is not None:
+            return [n for n in names if n != MARKER and n not in listed]
+        # the marker went between the listing and the read: another build swapped the
+        # folder meanwhile; look at what is there now
+        time.sleep(random.uniform(0.001, 0.01))
+    return []  # swapped every time we looked: only builds are writing here
 
 
-def _listed(marker: Path) -> set[str]:
+def _listed(marker: Path) -> set[str] | None:
+    """The entries a marker lists (empty when it is unreadable or malformed); None when it
+    is gone (the folder was swapped while we looked)."""
     try:
         data = json.loads(marker.read_text(encoding="utf-8"))
         entries = data.get("entries") if isinstance(data, dict) else None
+    except FileNotFoundError:
+        return None
     except (OSError, UnicodeDecodeError, ValueError):
         return set()
     return {str(e) for e in entries} if isinstance(entries, list) else set()
