@@ -133,7 +133,7 @@ _LIST_SEP = re.compile(
     r",(?!(?:\\!)?\d{3}(?:\D|$))|;|\bor\b|\band\b|\\text\{\s*(?:or|and)\s*\}|或|\\quad"
 )
 _LABEL = re.compile(
-    r"^(?:\\?[A-Za-z]+(?:\s*\\?[A-Za-z]+)*|\\angle\s*\w+|\|[A-Za-z ]+\|)"
+    r"^(?:\\?[A-Za-z]+(?:(?:\s+\\?|\\)[A-Za-z]+)*|\\angle\s*\w+|\|[A-Za-z ]+\|)"
     r"(?:_\{[^{}]*\}|_\w)?(?:\^\{?\\?prime\}?|')?(?:\([^()]*\))?$"
 )
 _CONSTANT = re.compile(r"\\(?:pi|infty)|e|i")

@@ -107,7 +107,7 @@ _CHOICE_IN_TEXT = re.compile(
     r"(?:\(([A-J])\)|\b(?:choice|option)\s+\(?([A-J])\)?|\b([A-J])\b(?=[.):]?\s*$))",
     re.IGNORECASE,
 )
-_LIST_MARK = re.compile(r"^(?:\s*(?:[>*#\-+•]+|\d{1,2}[.)](?=\s)|\*\*)\s*)*")
+_LIST_MARK = re.compile(r"^(?:\s*+(?:[>*#\-+•]++|\d{1,2}[.)](?=\s))\s*+)*+")  # no backtracking
 _CLOSING = re.compile(
     r"(?:therefore|thus|so|hence|in total|in all|altogether|overall|in conclusion|finally|"
     r"as a result|this means|that means|consequently|all in all|in summary|to sum up|"

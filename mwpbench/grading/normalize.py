@@ -148,17 +148,17 @@ def brace_matches(text: str) -> dict[int, int]:
     linear where scanning from each opening brace would be quadratic."""
     matches: dict[int, int] = {}
     stack: list[int] = []
-    escaped = False
-    for i, c in enumerate(text):
-        if escaped:
-            escaped = False
-        elif c == "\\":
-            escaped = True
-        elif c == "{":
-            stack.append(i)
-        elif c == "}" and stack:
-            matches[stack.pop()] = i
+    for m in _BRACE_OR_ESCAPE.finditer(text):  # only the characters that matter
+        c = m[0]
+        if c == "{":
+            stack.append(m.start())
+        elif c == "}":
+            if stack:
+                matches[stack.pop()] = m.start()
     return matches
+
+
+_BRACE_OR_ESCAPE = re.compile(r"\\.|[{}]", re.DOTALL)  # a backslash escapes the next character
 
 
 def unwrap_braced(

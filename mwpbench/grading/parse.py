@@ -916,9 +916,13 @@ _LABEL_ATOM = (
     + r"|\\(?:sin|cos|tan|cot|sec|csc|ln|log|lg)(?![a-zA-Z])"
     + _SUB
     + r"?(?:\^\{?-?\d\}?)?"
-    r"\s*(?:\((?:[^()=]|\([^()=]*\))*\)|[^=+\-(),;<>]+))"  # \\cos A, \\sin 2x, \\log_2(x+1)
+    r"\s*+(?:\((?:[^()=]|\([^()=]*\))*\)|[^=+\-(),;:<>]++))"  # \\cos A, \\sin 2x, \\log_2(x+1)
 )
-_LABEL = re.compile(rf"\s*{_LABEL_ATOM}(?:\s*:\s*{_LABEL_ATOM})*\s*")
+# One atom at a time: as one pattern with a repeated ":"-separated atom, a long
+# "S_{1} : S_{1} : ... (" took exponential time (an atom matched by two alternatives, or its
+# spaces shared with the separator's, doubles the ways to fail at each repetition).
+_LABEL_PART = re.compile(rf"\s*+{_LABEL_ATOM}\s*")
+MAX_LABEL = 80  # characters: a longer left side is an expression, not a name
 _LATIN_LETTER = re.compile(r"\s*[A-Za-z]\s*")
 _SEGMENT_LENGTH = re.compile(r"^(?:\|(?P<a>[A-Z]{2})\||\\overline\{(?P<b>[A-Z]{2})\})$")
 
@@ -927,7 +931,9 @@ def label_of(lhs: str) -> str | None:
     """The canonical label when the left side of "lhs = value" names the quantity rather
     than constrains it: "g(t)", "a_{n}", "AB", "a:b", "\\cos A". None for a single Latin letter
     (read by the caller, so "x = x^2" stays an equation) and for expressions ("x + y", "2x")."""
-    if _LATIN_LETTER.fullmatch(lhs) or not _LABEL.fullmatch(lhs):
+    if len(lhs) > MAX_LABEL or _LATIN_LETTER.fullmatch(lhs):
+        return None
+    if not all(part and _LABEL_PART.fullmatch(part) for part in split_top(lhs, (":",))):
         return None
     label = re.sub(r"\s*([^\w\s\\])\s*", r"\1", " ".join(lhs.split()))
     label = _SEGMENT_LENGTH.sub(lambda m: m["a"] or m["b"], label)  # |AB|, \\overline{AB}: AB

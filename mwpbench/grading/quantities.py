@@ -218,7 +218,7 @@ def chinese_numeral(text: str) -> int | None:
 def _peel_word_unit(s: str) -> tuple[str, str | None]:
     """'5 cm' -> ('5', 'cm'); '12 square units' -> ('12', None); '12 apples' -> ('12',
     'apples'); leaves expressions and phrases ('5 or more', '3 times 4') alone."""
-    m = _WORD_UNIT.match(s)
+    m = _WORD_UNIT.match(s) if len(s) < MAX_QUANTITY else None  # the pattern is cubic
     if m is None:
         return s, None
     num, unit = m.group("num").strip(), m.group("unit").strip()

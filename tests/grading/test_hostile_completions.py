@@ -39,6 +39,14 @@ HOSTILE = {
     "markdown headings": "#### Step one\n" * 20_000,
     "continuation markers": "12\nQ: " * 20_000,
     "numbered list": "1. " * 20_000,
+    # patterns that once backtracked exponentially on a few hundred characters
+    "a long word after an equals sign": "\\boxed{x = " + "a" * 3_000 + "!}",
+    "spaced words after an equals sign": "\\boxed{x = " + "\\and " * 600 + "1}",
+    "a ratio of many named parts": "\\boxed{" + "S_{1} : " * 300 + "S_{1}( = 5}",
+    "a ratio of many angles": "\\boxed{" + "\\angle A : " * 300 + "( = 5}",
+    "a ratio of many cosines": "\\boxed{" + "\\cos a : " * 300 + "( = 5}",
+    "list marks then a letter": "#" * 20_000 + "a",
+    "a number then many letters": "\\boxed{1" + "a" * 190 + "{}",
 }
 
 
@@ -57,3 +65,13 @@ def test_hostile_completion_returns_inside_the_limit(name: str) -> None:
 def test_a_box_around_a_box_is_one_answer_not_a_list() -> None:
     assert extract(r"so \boxed{\boxed{7}}").answer == "7"
     assert mwpbench.grade(r"\boxed{\boxed{7}}", "7").correct is True
+
+
+@pytest.mark.parametrize("unit", ["S_{1} : ", "\\angle A : ", "\\cos a : ", "m \\angle A : ", "a:"])
+def test_reading_a_long_left_side_as_a_label_is_fast(unit: str) -> None:
+    from mwpbench.grading.parse import label_of
+
+    start = time.monotonic()
+    assert label_of(unit * 40 + "(") is None and label_of(unit * 8 + "(") is None
+    assert time.monotonic() - start < 1.0
+    assert label_of((unit * 3).rstrip(": ")) is not None  # the short ratio is still a label
