@@ -18,7 +18,7 @@ from typing import Any
 
 import sympy as sp
 
-__all__ = ["apart"]
+__all__ = ["apart", "enclose_real"]
 
 Interval = tuple[float, float]
 
@@ -43,6 +43,18 @@ def apart(a: Any, b: Any, point: dict[Any, Any]) -> bool:
     scale = max(1.0, max(abs(vb[0][0]), abs(vb[0][1])) + max(abs(im_b[0]), abs(im_b[1])))
     gap = max(va[0][0] - vb[0][1], vb[0][0] - va[0][1], im_a[0] - im_b[1], im_b[0] - im_a[1])
     return gap > _GAP * scale
+
+
+def enclose_real(e: Any) -> Interval | None:
+    """Floats certainly around the real constant `e` (±oo as themselves); None when the
+    enclosure does not cover it (symbols, complex values, unknown functions)."""
+    if e is sp.S.Infinity or e is sp.S.NegativeInfinity:
+        return (_INF, _INF) if e is sp.S.Infinity else (-_INF, -_INF)
+    try:
+        real, imaginary = _enclose(e, {})
+    except Exception:
+        return None
+    return real if imaginary is None or imaginary == _ZERO else None
 
 
 def _widen(lo: float, hi: float, ulps: int = 1) -> Interval:
@@ -158,6 +170,7 @@ _FUNCTIONS: dict[Any, Any] = {
     sp.asin: lambda x: _monotone(math.asin, _in_domain(x, -1.0, 1.0)),
     sp.acos: lambda x: _monotone(math.acos, _in_domain(x, -1.0, 1.0), increasing=False),
     sp.atan: lambda x: _monotone(math.atan, x),
+    sp.acot: lambda x: _monotone(math.atan, _inverse(x)),  # SymPy's acot(x) is atan(1/x)
     sp.sinh: lambda x: _monotone(math.sinh, x),
     sp.cosh: _cosh,
     sp.tanh: lambda x: _monotone(math.tanh, x),

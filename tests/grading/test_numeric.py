@@ -40,6 +40,8 @@ U = {"evaluate": False}
         (sp.Mul(3, sp.I, **U), sp.Mul(2, sp.I, **U)),
         (sp.sqrt(-x, evaluate=False), sp.Integer(7)),  # i sqrt(37/11)
         (sp.Pow(1 + sp.I, 4, **U), sp.Integer(4)),  # (1+i)^4 = -4
+        (sp.acot(sp.Integer(1), **U), sp.pi / 3),
+        (sp.acot(sp.Integer(-1), **U), sp.pi * 3 / 4),  # SymPy's acot(-1) is -π/4, not 3π/4
     ],
 )
 def test_values_that_differ_are_apart(a: Any, b: Any) -> None:
@@ -55,6 +57,8 @@ def test_values_that_differ_are_apart(a: Any, b: Any) -> None:
         (x**2 - 1, sp.Mul(x - 1, x + 1, **U)),
         (sp.exp(sp.log(3, **U), **U), sp.Integer(3)),
         (sp.Pow(sp.E, 2, **U), sp.exp(2)),
+        (sp.acot(y, **U), sp.atan(1 / y, **U)),
+        (sp.acot(sp.Integer(-1), **U), -sp.pi / 4),
         (sp.Integer(1), 1 + sp.Rational(1, 10**50)),  # closer than any tolerance: not decided here
         (sp.Rational(1, 10**300), sp.Rational(2, 10**300)),  # tiny: compare's tolerance decides
         (sp.Pow(1 + sp.I, 4, **U), sp.Integer(-4)),
@@ -77,7 +81,7 @@ def test_equal_or_nearly_equal_values_are_not_apart(a: Any, b: Any) -> None:
         sp.zoo,
         sp.Mul(1, sp.Pow(x - x, -1, **U), **U),  # a pole
         sp.Function("f")(x),
-        sp.acot(x),  # not enclosed
+        sp.erf(x),  # not enclosed
         sp.Pow(2, 5000, **U),  # overflows a float
         sp.Matrix([[1, 2]]),
     ],
