@@ -24,6 +24,7 @@ from mwpbench.grading.parse import (
     parse_answer,
     parse_number,
     to_sympy,
+    union_of,
 )
 from mwpbench.grading.quantities import duration_hours
 from mwpbench.grading.units import unit_info
@@ -345,10 +346,7 @@ def _interval_equal(p: Ans, g: Ans) -> bool:
 
     def as_set(a: Ans) -> Any:
         if a.kind == "list":
-            result = sp.EmptySet
-            for x in a.value:
-                result = sp.Union(result, as_set(x))
-            return result
+            return union_of([as_set(x) for x in a.value])
         return as_interval(a)
 
     try:

@@ -156,8 +156,8 @@ def _boxed_spans(text: str) -> list[tuple[int, int, str, bool]]:
         while i < len(text) and text[i] == " ":
             i += 1
         if i < len(text) and text[i] == "{":
-            if matches is None:
-                matches = brace_matches(text)
+            if matches is None:  # from the first box on: the text before it is prose
+                matches = brace_matches(text, m.start())
             group = unwrap_braced(text, i, matches)
             if group is not None:
                 spans.append((m.start(), group[1], group[0].strip(), True))

@@ -6,6 +6,7 @@ The canonical text is what the fast string-equality path compares and what `pars
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -142,13 +143,14 @@ class Normalized:
     raw: str = ""
 
 
-def brace_matches(text: str) -> dict[int, int]:
+def brace_matches(text: str, start: int = 0) -> dict[int, int]:
     """Index of the matching '}' for every '{' that has one (escaped braces skipped), in one
     linear pass: looking groups up here keeps hostile texts (20,000 unclosed `\\boxed{`)
-    linear where scanning from each opening brace would be quadratic."""
+    linear where scanning from each opening brace would be quadratic. Braces before `start`
+    (not a character a backslash escapes) cannot change the matches of those after it."""
     matches: dict[int, int] = {}
     stack: list[int] = []
-    for m in _BRACE_OR_ESCAPE.finditer(text):  # only the characters that matter
+    for m in _BRACE_OR_ESCAPE.finditer(text, start):  # only the characters that matter
         c = m[0]
         if c == "{":
             stack.append(m.start())
@@ -305,6 +307,20 @@ def _latex_forms(s: str) -> str:
 
 def normalize(text: str) -> Normalized:
     """Canonicalize one answer (gold or extracted prediction)."""
+    if len(text) <= _CACHED_LENGTH:
+        return _normalize_cached(text)
+    return _normalize(text)
+
+
+_CACHED_LENGTH = 256  # answers this short are remembered: golds repeat, and "12", "\\frac{1}{2}"
+
+
+@functools.lru_cache(maxsize=8192)
+def _normalize_cached(text: str) -> Normalized:
+    return _normalize(text)
+
+
+def _normalize(text: str) -> Normalized:
     raw = text
     if len(text) > MAX_NORMALIZE:  # no answer is this long: compared as it stands
         return Normalized(text=" ".join(text.split()), unit=None, raw=raw)

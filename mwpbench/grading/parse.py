@@ -495,22 +495,32 @@ def _scan_top(s: str) -> list[int]:
 
 
 def split_top(s: str, separators: tuple[str, ...]) -> list[str]:
-    """Split at top-level separators (outside any bracket)."""
-    depths = _scan_top(s)
-    parts, last, j = [], 0, 0
-    while j < len(s):
-        if depths[j] == 0 and s[j] not in _CLOSE:
-            for sep in separators:
-                if s.startswith(sep, j):
-                    parts.append(s[last:j])
-                    last = j = j + len(sep)
-                    break
-            else:
-                j += 1
-        else:
-            j += 1
+    """Split at top-level separators (outside any bracket); at one place the first of
+    `separators` that is there wins."""
+    if not any(sep in s for sep in separators):
+        return [s.strip()]
+    parts, last, resume = [], 0, 0
+    depth, counted = 0, 0  # bracket depth before s[counted]
+    for m in _separators(separators).finditer(s):
+        j = m.start()
+        if j < resume:
+            continue
+        depth += sum(s.count(c, counted, j) for c in _OPEN) - sum(
+            s.count(c, counted, j) for c in _CLOSE)  # fmt: skip
+        counted = j
+        if depth == 0:
+            parts.append(s[last:j])
+            last = resume = j + len(m[1])
     parts.append(s[last:])
     return [p.strip() for p in parts]
+
+
+@functools.lru_cache(maxsize=64)
+def _separators(separators: tuple[str, ...]) -> re.Pattern[str]:
+    """Every place where one of `separators` starts, trying them in order."""
+    if any(sep[:1] in _CLOSE or not sep for sep in separators):
+        raise ValueError(f"a separator cannot be empty or start with a closing bracket: {separators}")
+    return re.compile("(?=(" + "|".join(map(re.escape, separators)) + "))")
 
 
 def _outer_bracket(s: str) -> tuple[str, str, str] | None:
@@ -814,12 +824,36 @@ def _parse_bracketed(outer: tuple[str, str, str], depth: int) -> Ans:
 
 
 def _parse_union(pieces: list[str], depth: int) -> Ans:
+    return Ans("interval", union_of([as_interval(_parse(p, depth + 1)) for p in pieces]))
+
+
+def union_of(sets: list[Any]) -> Any:
+    """The union of SymPy sets. Intervals with constant ends that certainly do not meet
+    (float enclosures apart, or one shared end that both leave out) are the union's pieces
+    as they are: SymPy's own union finds the same pieces after comparing every pair of ends
+    symbolically (a third of a second for eight intervals with π in their ends)."""
     sp = _sympy()
+    if len(sets) > 1 and all(isinstance(s, sp.Interval) for s in sets):
+        from mwpbench.grading.numeric import enclose_real
+
+        ends = [(enclose_real(s.start), enclose_real(s.end), s) for s in sets]
+        known = [(lo, hi, s) for lo, hi, s in ends if lo is not None and hi is not None]
+        if len(known) == len(sets):
+            known.sort(key=lambda k: k[0][0])
+            if all(_apart_in_order(*a, *b) for a, b in zip(known, known[1:])):
+                return sp.Union(*(s for _, _, s in known), evaluate=False)
     result = sp.EmptySet
-    for piece in pieces:
-        part = _parse(piece, depth + 1)
-        result = sp.Union(result, as_interval(part))
-    return Ans("interval", result)
+    for s in sets:
+        result = sp.Union(result, s)
+    return result
+
+
+def _apart_in_order(lo_a: Any, hi_a: Any, a: Any, lo_b: Any, hi_b: Any, b: Any) -> bool:
+    """Interval `a` certainly lies before `b` and their union does not join them: a gap
+    between them, or one shared end that both leave out ((0, 1) and (1, 2))."""
+    if hi_a[1] < lo_b[0]:
+        return True
+    return bool(a.end == b.start and a.right_open and b.left_open and lo_a[1] < lo_b[0])
 
 
 def as_interval(a: Ans) -> Any:

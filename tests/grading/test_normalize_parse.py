@@ -373,3 +373,76 @@ def test_an_hours_and_minutes_duration_in_hours() -> None:
     assert duration_hours("1 h 30 min.") == Fraction(3, 2)
     assert duration_hours("3 min 20 s") is None  # minutes and seconds stay in seconds
     assert duration_hours("135 minutes") is None
+
+
+# ------------------------------------------------------------------ building blocks
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["0", "1", "2", "-1", "1/2", "pi", "sqrt(2)", "E", "-pi", "3"]),
+            st.sampled_from(["0", "1", "2", "5/2", "pi", "sqrt(3)", "oo", "4", "2*pi"]),
+            st.booleans(),
+            st.booleans(),
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+@FAST
+def test_union_of_intervals_is_sympys_union(ends: list[tuple[str, str, bool, bool]]) -> None:
+    import sympy as sp
+
+    from mwpbench.grading.parse import union_of
+
+    sets = [sp.Interval(sp.S(lo), sp.S(hi), lo_open, hi_open) for lo, hi, lo_open, hi_open in ends]
+    expected = sp.EmptySet
+    for s in sets:
+        expected = sp.Union(expected, s)
+    got = union_of(sets)
+    assert got == expected or (got.symmetric_difference(expected)).is_empty
+
+
+def test_union_of_keeps_apart_pieces_and_joins_those_that_meet() -> None:
+    import sympy as sp
+
+    from mwpbench.grading.parse import union_of
+
+    a, b = sp.Interval.open(0, 1), sp.Interval.open(1, sp.pi)
+    assert union_of([b, a]) == sp.Union(a, b)  # 1 is in neither
+    assert union_of([sp.Interval(0, 1), sp.Interval.Lopen(1, 2)]) == sp.Interval(0, 2)
+    assert union_of([sp.Interval(0, 2), sp.Interval(1, 3)]) == sp.Interval(0, 3)
+    assert union_of([sp.Interval(0, 1), sp.FiniteSet(5)]) == sp.Union(sp.Interval(0, 1), sp.FiniteSet(5))
+
+
+@pytest.mark.parametrize(
+    ("text", "seps", "parts"),
+    [
+        ("1, 2, 3", (",",), ["1", "2", "3"]),
+        ("(1, 2), [3, 4]", (",",), ["(1, 2)", "[3, 4]"]),
+        ("f(a, b) ; c", (";", ","), ["f(a, b)", "c"]),
+        ("x \\cup y \\cup z", ("\\cup",), ["x", "y", "z"]),
+        ("a,,b", (",",), ["a", "", "b"]),
+        ("{1, {2, 3}}, 4", (",",), ["{1, {2, 3}}", "4"]),
+        ("1 or 2, 3", (" or ", ","), ["1", "2", "3"]),
+        ("(1, 2", (",",), ["(1, 2"]),  # never closed: all of it is inside
+        ("1, 2)", (",",), ["1", "2)"]),
+        ("no separator", (",",), ["no separator"]),
+    ],
+)
+def test_split_top_splits_outside_brackets_only(text: str, seps: tuple[str, ...], parts: list[str]) -> None:
+    from mwpbench.grading.parse import split_top
+
+    assert split_top(text, seps) == parts
+
+
+def test_brace_matches_from_a_start_finds_the_same_groups_after_it() -> None:
+    from mwpbench.grading.normalize import brace_matches
+
+    text = r"a } b { \{ c } d \boxed{x^{2}} e {"
+    whole = brace_matches(text)
+    start = text.index("\\boxed")
+    assert brace_matches(text, start) == {k: v for k, v in whole.items() if k >= start}
+    assert whole[text.index("{", start)] == text.rindex("}")
+    assert text.rindex("{") not in whole  # never closed
