@@ -13,8 +13,8 @@ from __future__ import annotations
 import logging
 import math
 import os
+from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
-from itertools import islice
 from typing import Any
 
 from mwpbench.errors import ConfigError, UnknownNameError
@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 5.0
 MAX_COMPLETION = 200_000  # characters of a completion that are looked at (its tail)
-_CHUNK = 512  # grade_many: items prepared in the parent per round
+_AHEAD = 64  # grade_many: fast items prepared in a row before their verdicts go out
 
 
 def _check_timeout(timeout: float) -> float:
@@ -137,39 +137,87 @@ def grade_many(
             except Exception as exc:
                 yield _internal_error(exc)
         return
-    from mwpbench.grading.pool import WorkerPool
+    from mwpbench.grading.pool import NO_WORK, WorkerPool
 
     jobs = jobs or os.cpu_count() or 1
     if not isinstance(jobs, int) or jobs < 1:
         raise ConfigError(f"jobs must be a positive integer, got {jobs!r}")
     iterator = iter(items)
+    for item in iterator:  # no worker until the first item that needs one
+        first = _prepare_item(item)
+        if not isinstance(first, Verdict):
+            break
+        yield first
+    else:
+        return
+    # The workers pull the symbolic items from `symbolic()`, which prepares the items
+    # (extraction and the fast path, in this process) as the workers need more: this
+    # process prepares while they compare. `ahead` holds what is prepared, in input order.
+    ahead: deque[Verdict | tuple[Extraction, str, str] | None] = deque([first])
+    failure: list[Exception] = []  # the caller's iterator raised: re-raised in its place
+
+    def symbolic() -> Iterator[tuple[Any, ...]]:
+        yield first[1], first[2]
+        since = 0  # items prepared since the last one handed over
+        while True:
+            try:
+                item = next(iterator)
+            except StopIteration:
+                return
+            except Exception as exc:  # the caller's: raised after the items before it
+                failure.append(exc)
+                return
+            prepared = _prepare_item(item)
+            ahead.append(prepared)
+            if not isinstance(prepared, Verdict):
+                since = 0
+                yield prepared[1], prepared[2]
+            elif (since := since + 1) >= _AHEAD:  # let the verdicts out: memory stays flat
+                since = 0
+                ahead.append(None)
+                yield NO_WORK
+
     pool: WorkerPool | None = None
-    broken: Exception | None = None  # the pool failed: the remaining symbolic items are errors
+    outcomes: Iterator[Any] = iter(())
     try:
-        while chunk := list(islice(iterator, _CHUNK)):
-            prepared = [_prepare_item(it) for it in chunk]
-            slow = [p for p in prepared if not isinstance(p, Verdict)]
-            outcomes: Iterator[Any] = iter(())
-            if slow and broken is None:
+        pool = WorkerPool(jobs)
+        outcomes = pool.imap(compare_answers, symbolic(), timeout)
+        broken: Exception | None = None  # the pool failed: the remaining symbolic items are errors
+    except Exception as exc:
+        broken = _pool_failed(exc)
+    received: deque[Any] = deque()  # outcomes that came before their items' turn
+    finished = broken is not None
+    try:
+        while True:
+            if not ahead:
+                if finished:
+                    break
                 try:
-                    if pool is None:
-                        pool = WorkerPool(jobs)
-                    outcomes = pool.imap(compare_answers, ((p[1], p[2]) for p in slow), timeout)
+                    received.append(next(outcomes))  # prepares more items into `ahead`
+                except StopIteration:
+                    finished = True
                 except Exception as exc:
-                    broken = _pool_failed(exc)
-            for p in prepared:
-                if isinstance(p, Verdict):
-                    yield p
-                    continue
-                if broken is None:
-                    try:
-                        outcome = next(outcomes)
-                    except Exception as exc:
-                        broken = _pool_failed(exc)
-                if broken is not None:
-                    yield _error_verdict(broken, p[0])
-                else:
-                    yield _finish(p[0], p[1], outcome)
+                    broken, finished = _pool_failed(exc), True
+                continue
+            p = ahead.popleft()
+            if isinstance(p, Verdict):
+                yield p
+                continue
+            outcome = None
+            if broken is None:
+                try:
+                    outcome = received.popleft() if received else next(outcomes)
+                except Exception as exc:  # StopIteration cannot come: p is still owed
+                    broken, finished = _pool_failed(exc), True
+            if p is None:  # a NO_WORK slot
+                continue
+            yield _error_verdict(broken, p[0]) if broken is not None else _finish(*p[:2], outcome)
+        if failure:
+            raise failure[0]
+        if broken is not None:  # the rest, without workers: symbolic items are errors
+            for item in iterator:
+                p = _prepare_item(item)
+                yield p if isinstance(p, Verdict) else _error_verdict(broken, p[0])
     finally:
         if pool is not None:
             pool.close()

@@ -73,8 +73,8 @@ from mwpbench.grading.spawner import STARTUP_TIMEOUT
 from mwpbench.grading.worker import CALL, ERR, LOAD, LOADED, OK, READY
 
 __all__ = [
-    "DEFAULT_MEMORY_LIMIT", "GRADING_PRELOAD", "GRADING_WARMUP", "STARTUP_TIMEOUT", "Outcome",
-    "WorkerPool", "shared_pool", "shutdown",
+    "DEFAULT_MEMORY_LIMIT", "GRADING_PRELOAD", "GRADING_WARMUP", "NO_WORK", "STARTUP_TIMEOUT",
+    "Outcome", "WorkerPool", "shared_pool", "shutdown",
 ]  # fmt: skip
 
 log = logging.getLogger(__name__)
@@ -87,6 +87,10 @@ GRADING_WARMUP = "mwpbench.grading.warmup:warm_up"
 """What the spawner runs once so that every worker starts with warm parsers."""
 DEFAULT_MAX_TASKS = 100_000
 """Items after which a worker is replaced by a fresh warm fork (memory hygiene; rare)."""
+
+NO_WORK: tuple[Any, ...] = ("mwpbench.grading.pool.NO_WORK",)
+"""An imap item that is not sent to a worker: its Outcome is ok, value None, at once. A
+lazy producer yields it to let the stream emit results while it has no work to add."""
 
 _GRACE = 0.5  # seconds between terminate() and kill(), and for a stopped worker to exit
 _STARTUP_ATTEMPTS = 3  # start-up failures in one call/imap before it gives up
@@ -511,6 +515,10 @@ class _Stream:
             except StopIteration:
                 self.exhausted = True
                 return
+            if args is NO_WORK:
+                self.results[self.next_seq] = Outcome("ok")
+                self.next_seq += 1
+                continue
             payload = pickle.dumps(tuple(args), _PROTOCOL)
             self.pending.append((self.next_seq, payload))
             self.next_seq += 1

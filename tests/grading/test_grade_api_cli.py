@@ -64,6 +64,43 @@ def test_grade_many_keeps_input_order_across_fast_and_symbolic_items() -> None:
     assert [v.correct for v in verdicts] == expected
 
 
+def test_grade_many_streams_long_runs_of_fast_items_between_symbolic_ones() -> None:
+    # hundreds of fast items in a row, then symbolic ones, then fast again: verdicts come
+    # out in input order, and the first ones before the input is read to its end
+    fast = [{"completion": f"#### {i}", "gold": str(i if i % 7 else i + 1)} for i in range(300)]
+    slow = [{"completion": rf"\boxed{{(x+{i})^2}}", "gold": f"x^2+{2 * i}x+{i * i}"} for i in range(5)]
+    items = fast + slow + fast[:100] + slow[:1]
+    read = 0
+
+    def source():
+        nonlocal read
+        for item in items:
+            read += 1
+            yield item
+
+    stream = mwpbench.grade_many(source(), jobs=2)
+    first = next(stream)
+    assert first.correct is False  # 0 against 1
+    assert read < len(items)  # streamed, not read whole before the first verdict
+    verdicts = [first, *stream]
+    expected = [i % 7 != 0 for i in range(300)] + [True] * 5 + [i % 7 != 0 for i in range(100)]
+    assert [v.correct for v in verdicts] == [*expected, True]
+    assert [v.method for v in verdicts[300:305]] == ["symbolic"] * 5
+
+
+def test_grade_many_reraises_the_callers_error_after_the_items_before_it() -> None:
+    def source():
+        yield {"completion": r"\boxed{(x+1)^2}", "gold": "x^2+2x+1"}
+        yield {"completion": "#### 4", "gold": "4"}
+        raise OSError("disk gone")
+
+    got = []
+    with pytest.raises(OSError, match="disk gone"):
+        for verdict in mwpbench.grade_many(source(), jobs=2):
+            got.append(verdict.correct)
+    assert got == [True, True]
+
+
 def test_grade_many_official_and_choices() -> None:
     items = [
         {"completion": "Choice B is correct.", "gold": "4", "choices": {"A": "2", "B": "4"}},

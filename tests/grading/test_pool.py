@@ -107,6 +107,17 @@ def test_imap_streams_in_input_order_over_both_workers(pool):
     assert [o.value for o in got] == durations
 
 
+def test_imap_no_work_items_are_answered_in_place_without_a_worker(pool):
+    from mwpbench.grading.pool import NO_WORK
+
+    args = [(0.05,), NO_WORK, NO_WORK, (0.0,), NO_WORK]
+    outs = list(pool.imap(st.sleep, iter(args), 5))
+    assert outs == [Outcome("ok", 0.05), Outcome("ok"), Outcome("ok"), Outcome("ok", 0.0), Outcome("ok")]
+    # a lazy producer that only says "nothing yet", 100,000 times: answered in this process
+    pulled = sum(1 for _ in pool.imap(st.pid, (NO_WORK for _ in range(100_000)), 5))
+    assert pulled == 100_000
+
+
 def test_imap_survives_timeouts_crashes_and_errors_mid_stream():
     special = {5: ("spin",), 12: ("hard_exit", 3), 20: ("fail", "x")}
     argses = [special.get(i, ("echo", i)) for i in range(30)]
