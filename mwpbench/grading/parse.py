@@ -737,13 +737,32 @@ def _from_sympy(value: Any) -> Ans:
     if _divides_by_zero(sp, value):
         raise ParseFailure("division by zero")  # 1/0 is no value: it equals nothing
     value = _exactify(sp, value)
-    if not value.is_Atom and not value.free_symbols:
-        value = value.doit()  # 3**100 + 1, 1/factorial(100): exact (sizes capped before)
+    if not value.is_Atom and (not value.free_symbols or _evaluable(sp, value)):
+        # 3**100 + 1, 1/factorial(100): exact (sizes capped before); d/dx x^3, a sum to n:
+        # evaluated, or sampling would put numbers where their variables are
+        value = value.doit()
         if value.has(sp.zoo, sp.nan):
             raise ParseFailure("division by zero")
     if value.is_Rational:
         return Ans("num", Fraction(int(value.p), int(value.q)))
     return Ans("expr", value)
+
+
+def _evaluable(sp: Any, value: Any) -> bool:
+    """A derivative, or a finite sum or product of a polynomial in its index: cheap to
+    evaluate in closed form. Infinite series and integrals are left alone (evaluating them
+    is a symbolic search that can take seconds)."""
+    if value.has(sp.Integral):
+        return False
+    found = False
+    for node in value.atoms(sp.Sum, sp.Product):
+        for index, low, high in node.limits:
+            if low.has(sp.oo, -sp.oo, sp.zoo) or high.has(sp.oo, -sp.oo, sp.zoo):
+                return False
+            if not node.function.is_polynomial(index):
+                return False
+        found = True
+    return found or value.has(sp.Derivative)
 
 
 def _divides_by_zero(sp: Any, value: Any) -> bool:

@@ -446,3 +446,24 @@ def test_brace_matches_from_a_start_finds_the_same_groups_after_it() -> None:
     assert brace_matches(text, start) == {k: v for k, v in whole.items() if k >= start}
     assert whole[text.index("{", start)] == text.rindex("}")
     assert text.rindex("{") not in whole  # never closed
+
+
+@pytest.mark.parametrize(
+    ("pred", "gold", "same"),
+    [
+        (r"\frac{d}{dx}\left(x^{2}\sin x\right)", r"2x\sin x + x^{2}\cos x", True),
+        (r"\sum_{k=1}^{n} (2k-1)", "n^2", True),
+        (r"\sum_{k=1}^{n} (2k-1)", "n^2+1", False),
+        (r"\prod_{k=1}^{n} 2", "2^n", True),
+    ],
+)
+def test_derivatives_and_finite_sums_are_evaluated_before_sampling(pred: str, gold: str, same: bool) -> None:
+    assert _same(pred, gold) is same
+
+
+def test_an_infinite_series_is_not_searched_for_a_closed_form() -> None:
+    # evaluating it would be a hypergeometric search of seconds; it stays a Sum
+    import sympy as sp
+
+    got = parse_answer(r"\sum_{m=0}^{\infty}(m+1) x^{2 m}")
+    assert got.kind == "expr" and got.value.has(sp.Sum)
