@@ -7,7 +7,6 @@ killable worker process (see pool.py) because SymPy on hostile input can take fo
 
 from __future__ import annotations
 
-import functools
 import random
 import re
 from collections.abc import Iterator
@@ -105,7 +104,7 @@ def compare_answers(pred: str, gold: str) -> Result:
     if fast is not None:
         return fast[0], "correct" if fast[0] else "incorrect", fast[1], None
     try:
-        g = _parse_gold(gold)
+        g = parse_answer(gold)  # remembered: golds repeat
     except CapExceeded as exc:  # too big to evaluate: the same expression or nothing
         same = structural_key(pred) == structural_key(gold)
         return same, "correct" if same else "incorrect", "structural", f"gold over a cap: {exc}"
@@ -128,12 +127,6 @@ def compare_answers(pred: str, gold: str) -> Result:
             OverflowError, ArithmeticError, AttributeError, NotImplementedError) as exc:  # fmt: skip
         return False, "incorrect", "error", f"{type(exc).__name__}: {exc}"[:200]
     return ok, "correct" if ok else "incorrect", method, None
-
-
-@functools.lru_cache(maxsize=4096)
-def _parse_gold(gold: str) -> Ans:
-    """Golds repeat (n samples per problem, regrading): parse each once per worker."""
-    return parse_answer(gold)
 
 
 def equal(p: Ans, g: Ans) -> tuple[bool, str]:

@@ -549,7 +549,31 @@ def _balanced(s: str) -> bool:
 
 
 def parse_answer(text: str) -> Ans:
-    """Parse one answer string. Raises ParseFailure when it cannot be read."""
+    """Parse one answer string. Raises ParseFailure when it cannot be read.
+
+    Answers up to a few hundred characters are remembered, readings and failures alike:
+    golds repeat (n samples per problem, regrading), and so do common predictions."""
+    if len(text) > _REMEMBERED_LENGTH:
+        return _parse_answer(text)
+    reading = _remembered(text)
+    if isinstance(reading, Ans):
+        return reading
+    failure, message = reading
+    raise failure(message)  # a fresh exception: one raised again would grow its traceback
+
+
+_REMEMBERED_LENGTH = 400
+
+
+@functools.lru_cache(maxsize=8192)
+def _remembered(text: str) -> Ans | tuple[type[ParseFailure], str]:
+    try:
+        return _parse_answer(text)
+    except ParseFailure as exc:  # CapExceeded too: its type is kept
+        return type(exc), str(exc)
+
+
+def _parse_answer(text: str) -> Ans:
     norm = normalize(text)
     if not norm.text:
         raise ParseFailure("empty answer")

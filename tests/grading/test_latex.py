@@ -272,13 +272,13 @@ def test_verdicts_do_not_depend_on_the_fast_paths(monkeypatch: pytest.MonkeyPatc
     failures and the interval check switched off (latex2sympy2_extended and SymPy only)."""
     import mwpbench.grading.latex as latex_module
     import mwpbench.grading.numeric as numeric_module
-    from mwpbench.grading import compare
+    from mwpbench.grading import compare, parse
 
     rows = [json.loads(line) for line in (Path(__file__).parent / "cases.jsonl").read_text(encoding="utf-8").splitlines()]
     pairs = [(r["pred"], r["gold"]) for r in rows]
 
     def verdicts() -> list[tuple[Any, ...]]:
-        compare._parse_gold.cache_clear()
+        parse._remembered.cache_clear()
         return [compare.compare_answers(p, g)[:3] for p, g in pairs]
 
     fast = verdicts()
@@ -286,5 +286,5 @@ def test_verdicts_do_not_depend_on_the_fast_paths(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(latex_module, "sure_failure", lambda text: None)
     monkeypatch.setattr(numeric_module, "apart", lambda a, b, point: False)
     slow = verdicts()
-    compare._parse_gold.cache_clear()
+    parse._remembered.cache_clear()
     assert [(p, f) for p, f, s in zip(pairs, fast, slow, strict=True) if f != s] == []

@@ -467,3 +467,21 @@ def test_an_infinite_series_is_not_searched_for_a_closed_form() -> None:
 
     got = parse_answer(r"\sum_{m=0}^{\infty}(m+1) x^{2 m}")
     assert got.kind == "expr" and got.value.has(sp.Sum)
+
+
+def test_readings_and_failures_are_remembered_and_raised_afresh() -> None:
+    from mwpbench.grading import parse
+
+    reading = parse_answer(r"\frac{1}{2}x + 3")
+    assert parse_answer(r"\frac{1}{2}x + 3") is reading  # read once
+    for text, failure in [("\\frac{1}{", ParseFailure), ("9^{9^{9^{9}}}", CapExceeded)]:
+        raised = []
+        for _ in range(2):
+            with pytest.raises(failure) as info:
+                parse_answer(text)
+            raised.append(info.value)
+        assert type(raised[0]) is type(raised[1]) is failure  # a cap stays a cap
+        assert str(raised[0]) == str(raised[1]) and raised[0] is not raised[1]
+    long = "x + " * 120 + "1"  # over the remembered length: read every time, same value
+    assert len(long) > parse._REMEMBERED_LENGTH
+    assert parse_answer(long) == parse_answer(long) and parse_answer(long) is not parse_answer(long)
