@@ -72,6 +72,11 @@ def do(name: str, *args: object) -> object:
     return globals()[name](*args)
 
 
+def slow_warm_up() -> None:
+    """A spawner warm-up that takes 1.5 s (a pool started in the background is not ready)."""
+    time.sleep(1.5)
+
+
 def warmth() -> dict[str, int]:
     """What this worker has loaded before its first item: SymPy and latex2sympy2 imported
     (1/0), and the states in the ANTLR parser's prediction cache (0 when cold)."""

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 DEFAULT_TIMEOUT = 5.0
 MAX_COMPLETION = 200_000  # characters of a completion that are looked at (its tail)
 _AHEAD = 64  # grade_many: fast items prepared in a row before their verdicts go out
+_EARLY_ITEMS = 8192  # grade_many: items prepared, at most, while the workers start
 
 
 def _check_timeout(timeout: float) -> float:
@@ -152,22 +153,58 @@ def grade_many(
         return
     # The workers pull the symbolic items from `symbolic()`, which prepares the items
     # (extraction and the fast path, in this process) as the workers need more: this
-    # process prepares while they compare. `ahead` holds what is prepared, in input order.
+    # process prepares while they compare. `ahead` holds what is prepared, in input order;
+    # its entries that are not Verdicts match what `symbolic()` yields, one for one.
     ahead: deque[Verdict | tuple[Extraction, str, str] | None] = deque([first])
+    early: deque[tuple[str, str]] = deque([(first[1], first[2])])
     failure: list[Exception] = []  # the caller's iterator raised: re-raised in its place
+    exhausted = False
+
+    def prepare_next() -> Verdict | tuple[Extraction, str, str] | None:
+        """The next item prepared; None at the end of the input or on the caller's error."""
+        nonlocal exhausted
+        try:
+            item = next(iterator)
+        except StopIteration:
+            exhausted = True
+            return None
+        except Exception as exc:  # the caller's: raised after the items before it
+            failure.append(exc)
+            exhausted = True
+            return None
+        return _prepare_item(item)
+
+    pool: WorkerPool | None = None
+    try:
+        pool = WorkerPool(jobs)
+        pool.start(wait=False)
+        starting = not pool.ready
+    except Exception:  # met again, and reported, when the first item is dispatched
+        starting = False
+    # while the grading processes start (imports and warm-up, about a second the first
+    # time), this process goes on preparing: those items are ready when the workers are
+    try:
+        while starting and pool is not None and len(ahead) < _EARLY_ITEMS:
+            prepared = prepare_next()
+            if prepared is None:
+                break
+            ahead.append(prepared)
+            if not isinstance(prepared, Verdict):
+                early.append((prepared[1], prepared[2]))
+            starting = not pool.ready  # each time: the input may come slowly (a live run)
+    except BaseException:
+        if pool is not None:
+            pool.close()
+        raise
 
     def symbolic() -> Iterator[tuple[Any, ...]]:
-        yield first[1], first[2]
+        while early:
+            yield early.popleft()
         since = 0  # items prepared since the last one handed over
-        while True:
-            try:
-                item = next(iterator)
-            except StopIteration:
+        while not exhausted:
+            prepared = prepare_next()
+            if prepared is None:
                 return
-            except Exception as exc:  # the caller's: raised after the items before it
-                failure.append(exc)
-                return
-            prepared = _prepare_item(item)
             ahead.append(prepared)
             if not isinstance(prepared, Verdict):
                 since = 0
@@ -177,10 +214,10 @@ def grade_many(
                 ahead.append(None)
                 yield NO_WORK
 
-    pool: WorkerPool | None = None
     outcomes: Iterator[Any] = iter(())
     try:
-        pool = WorkerPool(jobs)
+        if pool is None:
+            pool = WorkerPool(jobs)
         outcomes = pool.imap(compare_answers, symbolic(), timeout)
         broken: Exception | None = None  # the pool failed: the remaining symbolic items are errors
     except Exception as exc:

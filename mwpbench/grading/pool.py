@@ -261,12 +261,21 @@ class WorkerPool:
         """
         return self._stream(fn, argses, _check_timeout(timeout), self._jobs)
 
-    def start(self) -> None:
+    def start(self, *, wait: bool = True) -> None:
         """Start this process's spawner now (imports and warm-up, about a second once per
-        process) instead of on first use, so that the first item does not wait for it."""
+        process) instead of on first use, so that the first item does not wait for it.
+        With `wait=False` it starts in the background: see `ready`."""
         if self._closed:
             raise GradingError("the worker pool is closed; create a new WorkerPool")
-        self._source().start()
+        if wait:
+            self._source().start()
+        else:
+            self._source().launch()
+
+    @property
+    def ready(self) -> bool:
+        """Workers can be forked at once: the spawner is running and warm."""
+        return not self._closed and self._source().ready()
 
     def close(self) -> None:
         """Stop every worker (busy ones are killed). Idempotent. The process's spawner,

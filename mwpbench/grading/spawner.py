@@ -117,6 +117,7 @@ class Spawner:
         self._lock = threading.Lock()
         self._proc: subprocess.Popen[bytes] | None = None
         self._sock: socket.socket | None = None
+        self._starting: float | None = None  # launched at this time, start-up message not read
         self.started_in = 0.0  # seconds the last start-up took (import + warm-up)
 
     @property
@@ -127,8 +128,7 @@ class Spawner:
         """A new worker (forked from the warm spawner) and the parent's end of its socket."""
         with self._lock:
             for attempt in (1, 2):
-                if self._sock is None:
-                    self._start()
+                self._ensure_started()
                 try:
                     return self._request(memory_limit)
                 except _Gone as exc:
@@ -144,8 +144,23 @@ class Spawner:
     def start(self) -> None:
         """Start the spawner now if it is not running (otherwise on the first spawn)."""
         with self._lock:
+            self._ensure_started()
+
+    def launch(self) -> None:
+        """Start the spawner process without waiting for it to be warm: the caller goes on
+        with other work, and the next `spawn()` or `start()` waits for the rest."""
+        with self._lock:
             if self._sock is None:
-                self._start()
+                self._launch()
+
+    def ready(self) -> bool:
+        """Running and warm, or its start-up message is waiting to be read (no waiting)."""
+        with self._lock:
+            if self._sock is None:
+                return False
+            if self._starting is None:
+                return True
+            return bool(select.select([self._sock], [], [], 0)[0])
 
     def close(self) -> None:
         """Stop the spawner; it kills the workers it still has. Idempotent."""
@@ -163,7 +178,13 @@ class Spawner:
 
     # -- internals (called with the lock held)
 
-    def _start(self) -> None:
+    def _ensure_started(self) -> None:
+        if self._sock is None:
+            self._launch()
+        if self._starting is not None:
+            self._await_start()
+
+    def _launch(self) -> None:
         executable = sys.executable
         if not hasattr(os, "fork") or not hasattr(socket, "send_fds"):
             raise GradingError(
@@ -200,7 +221,12 @@ class Spawner:
             ) from exc
         finally:
             child_end.close()
-        self._proc, self._sock = proc, parent_end
+        self._proc, self._sock, self._starting = proc, parent_end, started
+
+    def _await_start(self) -> None:
+        """Read the launched spawner's start-up message (it comes once it is warm)."""
+        started, proc = self._starting, self._proc
+        assert started is not None and proc is not None
         try:
             hello = self._hello(started + STARTUP_TIMEOUT)
         except BaseException as exc:
@@ -212,6 +238,7 @@ class Spawner:
                     "import cleanly in a fresh interpreter"
                 ) from None
             raise
+        self._starting = None
         self.started_in = time.monotonic() - started
         for problem in hello.get("problems", []):
             log.warning("grading workers: %s", problem)
@@ -270,7 +297,7 @@ class Spawner:
 
     def _stop(self, *, kill: bool) -> None:
         proc, sock = self._proc, self._sock
-        self._proc, self._sock = None, None
+        self._proc, self._sock, self._starting = None, None, None
         if sock is not None:
             sock.close()  # the spawner sees end-of-file, kills its workers and exits
         if proc is None:

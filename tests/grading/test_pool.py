@@ -276,6 +276,18 @@ def test_workers_start_warm_and_the_warm_up_is_what_warms_them():
         assert before_any_item["antlr_states"] > 0  # ANTLR's prediction cache is filled
 
 
+def test_a_pool_started_in_the_background_is_ready_once_warm():
+    with WorkerPool(1, preload=PRELOAD, warmup="mwpbench.grading._selftest:slow_warm_up") as p:
+        begun = time.monotonic()
+        p.start(wait=False)
+        assert time.monotonic() - begun < 1.0  # the 1.5 s warm-up is not waited for
+        assert not p.ready
+        assert p.call(st.echo, (7,), 30) == Outcome("ok", 7)  # waits for the rest
+        assert p.ready
+        p.start(wait=False)  # running already: nothing to do
+        assert p.call(st.echo, (8,), 5) == Outcome("ok", 8)
+
+
 def test_a_replacement_worker_is_warm_too():
     with WorkerPool(1, preload=PRELOAD) as p:
         first = p.call(st.pid, (), 30).value
