@@ -14,7 +14,8 @@ whose two golds are the same answer dropped). MATH completions are the reference
 GSM8K ones the worked answers ending in `#### N`, CollegeMath and GaokaoBench ones a sentence
 boxing the reference answer. Printed: items/s of mwpbench in one process on one core (the
 work `grade` does, without the worker round trip), of `grade_many` with one worker and with
-all cores, and of Math-Verify (on a seeded sample, `--mv-items`), the ratios, p50/p99/max per
+all cores, of `grade_many` as the first call of a fresh process (its worker start counted),
+and of Math-Verify (on a seeded sample, `--mv-items`), the ratios, p50/p99/max per
 item, peak RSS, recall and specificity, and the share of pairs that reach latex2sympy2_extended
 (ANTLR) and SymPy's symbolic comparison, per dataset and label.
 
@@ -31,6 +32,7 @@ import os
 import random
 import resource
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -263,6 +265,22 @@ def mwpbench_grade_many(items: list[Item], jobs: int) -> tuple[list[bool], float
     return verdicts, time.perf_counter() - start
 
 
+def mwpbench_grade_many_fresh(limit: int | None, jobs: int) -> tuple[list[bool], float]:
+    """`grade_many` as a user's first call: in a new interpreter, the grading processes
+    started by the call (their start-up counted), the input read lazily."""
+    code = (
+        "import json, sys, time; sys.path.insert(0, sys.argv[1]); import grading, mwpbench; "
+        "items = grading.workload(json.loads(sys.argv[2])); start = time.perf_counter(); "
+        "stream = ({'completion': i.completion, 'gold': i.gold} for i in items); "
+        "verdicts = [v.correct for v in mwpbench.grade_many(stream, jobs=int(sys.argv[3]))]; "
+        "print(json.dumps({'seconds': time.perf_counter() - start, 'verdicts': verdicts}))"
+    )
+    args = [sys.executable, "-c", code, str(Path(__file__).resolve().parent), json.dumps(limit), str(jobs)]
+    done = subprocess.run(args, capture_output=True, text=True, check=True)
+    result = json.loads(done.stdout.splitlines()[-1])
+    return result["verdicts"], result["seconds"]
+
+
 def math_verify_pass(items: list[Item]) -> tuple[list[bool], list[float]] | None:
     mv = math_verify()
     if mv is None:
@@ -341,6 +359,7 @@ def workload_report(limit: int | None, jobs: int, mv_items: int) -> None:
     print(f"\nWorkload (issue 10): {len(items)} items from ../shared/data; "
           + ", ".join(f"{d} {mix[d, True]}+{mix[d, False]}" for d in dict.fromkeys(i.dataset for i in items))
           + " (positives+negatives)")  # fmt: skip
+    fresh, fresh_secs = mwpbench_grade_many_fresh(limit, jobs)
     local = mwpbench_in_process(items)
     with DescendantPeak() as workers:
         one, one_secs = mwpbench_grade_many(items, 1)
@@ -359,6 +378,7 @@ def workload_report(limit: int | None, jobs: int, mv_items: int) -> None:
         (f"mwpbench in-process, 1 core (cpu {local.cpu:.1f}s)", n, local.wall, local.seconds, local.verdicts, items),
         ("mwpbench grade_many jobs=1", n, one_secs, None, one, items),
         (f"mwpbench grade_many jobs={jobs}", n, many_secs, None, many, items),
+        (f"grade_many jobs={jobs}, fresh process", n, fresh_secs, None, fresh, items),
     ]
     if mv is not None:
         rows.append((f"Math-Verify 0.9.0, 1 core ({len(sample)}-item sample)", len(sample), sum(mv[1]), mv[1], mv[0], sample))
