@@ -160,7 +160,9 @@ class Spawner:
                 return False
             if self._starting is None:
                 return True
-            return bool(select.select([self._sock], [], [], 0)[0])
+            poller = select.poll()  # not select(): descriptors past 1024 are fine
+            poller.register(self._sock.fileno(), select.POLLIN)
+            return bool(poller.poll(0))
 
     def close(self) -> None:
         """Stop the spawner; it kills the workers it still has. Idempotent."""
