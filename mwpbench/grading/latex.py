@@ -5,10 +5,14 @@ string: most of the grading time on LaTeX answers. `read_latex` reads the LaTeX 
 use (integers and decimals, `\\frac`, `\\sqrt` and `\\sqrt[n]`, powers, `\\pi` and Greek
 letters, `e`, `\\infty`, letters with subscripts, accents and primes, implicit products,
 `\\cdot`, `\\times`, `\\div`, `/`, `:`, `!`, trig, hyperbolic, log, ln and exp with or without
-parentheses, `\\sum` and `\\prod`, matrices, one `\\approx`) with a recursive-descent reader
+parentheses, `\\sum` and `\\prod`, `\\lim`, `\\int` with its differential last, norms and
+absolute values, matrices, one `\\approx`) with a recursive-descent reader
 that follows the same grammar rules and calls the same SymPy constructors (unevaluated, as
 the original does), so the result is the identical expression, quirks included (`2 3` is the
-mixed number 5, `\\sin x / 2` is sin(x/2), `e` is Euler's number, `\\log` is base 10).
+mixed number 5, `\\sin x / 2` is sin(x/2), `e` is Euler's number, `\\log` is base 10,
+`\\gamma` is Euler's constant). Where the original's conversion raises on text in the subset
+(the norm of an expression, a product of matrices whose shapes do not fit), the reader reads
+on and returns a `Failure` naming the exception.
 Everything else, and every construct whose reading depends on how ANTLR resolves an ambiguity
 not modelled here (a letter before one parenthesised atom, `f(x)`, is a function there), is
 refused: `read_latex` returns None and the caller uses latex2sympy2_extended.
@@ -23,11 +27,11 @@ Model text is never evaluated as code: values are built node by node.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
 import sympy as sp
 
-__all__ = ["read_latex", "sure_failure"]
+__all__ = ["Failure", "read_latex", "sure_failure"]
 
 _MAX_DEPTH = 60  # nested groups and arguments read before refusing (the caps allow 40)
 
@@ -35,7 +39,7 @@ _GREEK = frozenset(
     "alpha beta delta Delta epsilon varepsilon zeta eta theta Theta vartheta iota kappa lambda "
     "Lambda mu nu xi Xi omicron pi Pi varpi rho varrho sigma Sigma varsigma tau upsilon "
     "Upsilon phi Phi varphi chi psi Psi omega Omega".split()
-)  # \gamma and \Gamma are the gamma function there: refused
+)  # \gamma and \Gamma: the gamma function when no space follows (see _Reader.gamma)
 _OTHER_SYMBOLS = frozenset(
     "Bbbk wp nabla bigstar angle nexists diagdown measuredangle eth diagup sphericalangle "
     "clubsuit varnothing Diamond complement diamondsuit imath Finv triangledown heartsuit jmath "
@@ -55,6 +59,7 @@ _AREA = {
     **{f"arc{k}": v for k, v in _INVERSE_HYPERBOLIC.items()},
 }
 _FUNCS = frozenset({*_TRIG, *_HYPERBOLIC, *_ARC, *_AREA, "log", "ln", "exp"})
+_APPROACH = frozenset({"to", "rightarrow", "Rightarrow", "longrightarrow", "Longrightarrow"})  # \lim_{x \to 0}
 _SKIPPED = frozenset(
     {"quad", "qquad", "thinspace", "medspace", "thickspace", "negthinspace", "negmedspace", "negthickspace"}
 )  # spacing the grammar's lexer skips
@@ -81,10 +86,18 @@ class _Refuse(Exception):
     """The text is outside what this reader covers: the caller falls back."""
 
 
+class Failure(NamedTuple):
+    """`read_latex`'s answer for text in its subset on which the original's conversion raises
+    (the norm of an expression, a product of matrices of the wrong shapes): the exception's
+    type name."""
+
+    exception: str
+
+
 def read_latex(text: str) -> Any | None:
     """The SymPy value latex2sympy2_extended returns for `text` (already normalized by its
-    `normalize_latex` and checked by `parse.check_caps`), or None when `text` is outside the
-    subset read here."""
+    `normalize_latex` and checked by `parse.check_caps`), a `Failure` when it raises on it
+    while converting, or None when `text` is outside the subset read here."""
     try:
         tokens = _tokenize(text)
         if not tokens or _whole_brace_group(tokens):
@@ -96,20 +109,37 @@ def read_latex(text: str) -> Any | None:
             k = approx[0]
             lhs, rhs = _read_all(tokens[:k]), _read_all(tokens[k + 1 :])
             return rhs if _only_symbols(lhs) else lhs  # the original keeps the exact side
-        return _read_all(tokens)
+        reader = _Reader(tokens)
+        value = reader.expr()
+        if reader.i != len(tokens):
+            return None
+        return value if reader.failure is None else Failure(reader.failure)
     except (_Refuse, RecursionError):
         return None
     except Exception:  # a SymPy constructor refused: the original raises too, let it say so
         return None
 
 
-def _read_all(tokens: list[Token]) -> Any:
+def _value(text: str) -> Any | None:
+    """`read_latex`'s value, None for a refusal or a failure."""
+    value = read_latex(text)
+    return None if isinstance(value, Failure) else value
+
+
+def _read_all(tokens: list[Token], into: _Reader | None = None) -> Any:
+    """The expression `tokens` are, whole. A conversion failure in them is passed on to
+    `into` (the reader whose value contains this one); with no `into`, it is refused."""
     if not tokens:
         raise _Refuse
     reader = _Reader(tokens)
     value = reader.expr()
     if reader.i != len(tokens):
         raise _Refuse
+    if reader.failure is not None:
+        if into is None:
+            raise _Refuse
+        if into.failure is None:
+            into.failure = reader.failure
     return value
 
 
@@ -168,13 +198,24 @@ def _command(s: str, i: int, tokens: list[Token]) -> int:
         if nxt == "\\":
             tokens.append(("op", "\\\\", "\\\\"))  # a matrix row break
             return i + 2
+        if nxt == "|":
+            tokens.append(("op", "\\|", "\\|"))  # a norm bar
+            return i + 2
         raise _Refuse
     name, end = m.group(), m.end()
     if name in _SKIPPED:
         return end
-    if name in _GREEK or name in _OTHER_SYMBOLS:
+    if name in ("gamma", "Gamma") and not s.startswith(" ", end):
+        tokens.append(("gamma", name, s[i:end]))  # the gamma function's token there
+    elif name in _GREEK or name in _OTHER_SYMBOLS or name in ("gamma", "Gamma"):
         text = s[i:end] + (" " if s.startswith(" ", end) else "")  # the token keeps one space
         tokens.append(("greek", name, text))
+    elif name == "lim":
+        tokens.append(("lim", name, s[i:end]))
+    elif name in _APPROACH:
+        tokens.append(("approach", name, s[i:end]))
+    elif name == "int":
+        tokens.append(("int", name, s[i:end]))
     elif name in _FUNCS:
         tokens.append(("func", name, s[i:end]))
     elif name in ("sum", "prod"):
@@ -260,7 +301,23 @@ class _Reader:
         self.tokens = tokens
         self.i = 0
         self.depth = 0
-        self.bars = _bar_roles(tokens) if any(t[:2] == ("op", "|") for t in tokens) else {}
+        has_bar = any(t[:2] == ("op", "|") for t in tokens)
+        has_norm = any(t[:2] == ("op", "\\|") for t in tokens)
+        if has_bar and has_norm:
+            raise _Refuse  # both kinds of bars: their pairings are not worked out here
+        self.bars = _bar_roles(tokens, "|") if has_bar else _bar_roles(tokens, "\\|") if has_norm else {}
+        self.failure: str | None = None  # the exception the original's conversion raises
+
+    def build(self, construct: Any, *args: Any) -> Any:
+        """`construct(*args)`, a step the original's conversion takes as it is: when it raises,
+        the original raises the same, so reading goes on (to be sure the whole text is in the
+        subset read here) with a stand-in value, and the first such exception is reported."""
+        try:
+            return construct(*args)
+        except Exception as exc:  # noqa: BLE001 - whatever the constructor raises
+            if self.failure is None:
+                self.failure = type(exc).__name__
+            return sp.Symbol("failed")
 
     # -- token helpers
 
@@ -298,7 +355,9 @@ class _Reader:
             self.i += 1
             rhs = self.mp(nofunc=False)
             if _is_matrix(value) or _is_matrix(rhs):
-                value = _mat_add_flat(value, _mat_mul_flat(-1, rhs) if tok[1] == "-" else rhs)
+                if tok[1] == "-":
+                    rhs = self.build(_mat_mul_flat, -1, rhs)
+                value = self.build(_mat_add_flat, value, rhs)
                 continue
             if tok[1] == "-":
                 rhs = -rhs if rhs.func.is_Number else _mul_flat(sp.S.NegativeOne, rhs)
@@ -313,13 +372,13 @@ class _Reader:
             rhs = self.unary(nofunc=nofunc)
             if tok[1] in _DIV_OPS:
                 if _is_matrix(value) or _is_matrix(rhs):
-                    value = sp.MatMul(value, sp.Pow(rhs, -1, evaluate=False), evaluate=False)
+                    value = self.build(_mat_div, value, rhs)
                 elif value.is_Integer and rhs.is_Integer:
                     value = sp.Rational(value, rhs)
                 else:
                     value = sp.Mul(value, sp.Pow(rhs, -1, evaluate=False), evaluate=False)
             elif _is_matrix(value) or _is_matrix(rhs):
-                value = _mat_mul_flat(value, rhs)
+                value = self.build(_mat_mul_flat, value, rhs)
             else:
                 value = _mul_flat(value, rhs)
         return value
@@ -334,12 +393,12 @@ class _Reader:
             items.append(self.postfix(nofunc=nofunc))
         value = items[-1]
         for item in reversed(items[:-1]):  # right fold, as the original converts the list
-            value = _juxtapose(item, value)
+            value = self.build(_juxtapose, item, value)
         for sign in reversed(signs):
             if sign != "-":
                 continue
             if _is_matrix(value):
-                value = _mat_mul_flat(-1, value)
+                value = self.build(_mat_mul_flat, -1, value)
             elif value.func.is_Number or value.is_Number:
                 value = -value
             else:
@@ -352,10 +411,10 @@ class _Reader:
             return False
         kind, text, _ = tok
         if kind == "op":
-            return text in "([{" or (text == "|" and self.bars.get(self.i) == "open")
-        if kind in ("func", "sqrt", "e", "bigop"):
+            return text in "([{" or (text in ("|", "\\|") and self.bars.get(self.i) == "open")
+        if kind in ("func", "sqrt", "e", "bigop", "lim", "int"):
             return not nofunc
-        return kind in ("num", "sym", "E", "greek", "accent", "inf", "diff", "frac", "astart", "mstart")
+        return kind in ("num", "sym", "E", "greek", "gamma", "accent", "inf", "diff", "frac", "astart", "mstart")
 
     def postfix(self, *, nofunc: bool) -> Any:
         value = self.exp(nofunc=nofunc)
@@ -416,9 +475,22 @@ class _Reader:
                     raise _Refuse
                 self.i += 1
                 return sp.Abs(inner, evaluate=False)
+            if value == "\\|" and self.bars.get(self.i) == "open":
+                self.i += 1
+                inner = self.expr()
+                if not (self.is_op("\\|") and self.bars.get(self.i) == "close"):
+                    raise _Refuse
+                self.i += 1
+                return self.build(lambda x: x.norm(), inner)  # an expression has no norm there
             raise _Refuse
         if kind == "func":
             return self.func()
+        if kind == "gamma":
+            return self.gamma()
+        if kind == "lim":
+            return self.limit()
+        if kind == "int":
+            return self.integral()
         if kind == "bigop":
             return self.bigop()
         if kind == "frac":
@@ -504,7 +576,7 @@ class _Reader:
         texts = "".join(t for _, _, t in inner).split(",")  # the original splits the text so
         if texts[-1] == "":
             texts.pop()
-        args = [read_latex(text) for text in texts]
+        args = [_value(text) for text in texts]
         if any(arg is None for arg in args):
             raise _Refuse
         return args
@@ -533,15 +605,19 @@ class _Reader:
         self.i += 1
         if not self.is_op("{"):
             raise _Refuse
+        first = self.peek(1)  # the top's first token
         top = self.group()
         if not self.is_op("{"):
             raise _Refuse
         below = self.peek(1)
         if below is not None and below[0] == "diff" and self.is_op("}", 2):
-            raise _Refuse  # d/dx: a derivative there
+            # a lone differential below: \frac{d}{dx}, \frac{dy}{dx}, \frac{d x^2}{dx} are
+            # derivatives there (the top's text starts with d); \frac{c}{dm} is a fraction
+            if first is None or first[2].startswith("d"):
+                raise _Refuse
         bottom = self.group()
         if _is_matrix(top) or _is_matrix(bottom):
-            return sp.MatMul(top, sp.Pow(bottom, -1, evaluate=False), evaluate=False)
+            return self.build(_mat_div, top, bottom)
         if top.is_Integer and bottom.is_Integer:
             return sp.Rational(top, bottom)
         return sp.Mul(top, sp.Pow(bottom, -1, evaluate=False), evaluate=False)
@@ -575,6 +651,73 @@ class _Reader:
         if self.take()[0] != ("aend" if start == "astart" else "mend"):
             raise _Refuse
         return sp.Matrix(rows)
+
+    def gamma(self) -> Any:
+        """`\\gamma` written without a space after it: the gamma function's token there, read
+        as a function when an argument may follow. Read here only where none can: before a
+        closing bracket, a division or product sign, a comma or the end (Euler's constant)."""
+        nxt = self.peek(1)
+        if nxt is not None and not (nxt[0] == "op" and nxt[1] in (")", "]", "}", ",", "/", "*", ":", "cdot", "times", "div")):
+            raise _Refuse
+        self.i += 1
+        return sp.EulerGamma
+
+    def limit(self) -> Any:
+        """`\\lim_{x \\to a} body`, `\\lim_{x \\to a^{+}} body`: the body is one
+        multiplicative term, read greedily (as for sums)."""
+        self.i += 1
+        if not (self.is_op("_") and self.is_op("{", 1)):
+            raise _Refuse
+        close = _match(self.tokens, self.i + 1)
+        inner = self.tokens[self.i + 2 : close] if close != -1 else []
+        if len(inner) < 3 or inner[1][0] != "approach" or inner[0][0] not in ("sym", "greek"):
+            raise _Refuse
+        kind, name, _ = inner[0]
+        if kind == "greek" and name in ("pi", "gamma", "Gamma"):
+            raise _Refuse  # constants there, not variables
+        direction = "+"
+        approach = inner[2:]
+        if len(approach) > 4 and [t[:2] for t in approach[-4:-2]] == [("op", "^"), ("op", "{")] and approach[-1][:2] == (
+            "op", "}") and approach[-2][:2] in (("op", "+"), ("op", "-")):  # fmt: skip
+            direction = approach[-2][1]
+            approach = approach[:-4]
+        if any(t[0] == "approach" for t in approach):
+            raise _Refuse
+        point = _read_all(approach, self)
+        self.i = close + 1
+        self.enter()
+        body = self.mp(nofunc=False)
+        self.depth -= 1
+        return sp.Limit(body, sp.Symbol(name), point, direction)
+
+    def integral(self) -> Any:
+        """`\\int_{a}^{b} body dx` (bounds in either order, or none) where the differential
+        is the text's last token and the only one: the integrand is everything between (an
+        empty one is 1). Anywhere else the integral's extent is not worked out here."""
+        if self.depth != 1 or self.tokens[-1][0] != "diff":
+            raise _Refuse
+        self.i += 1
+        bounds: dict[str, Any] = {}
+        while (tok := self.peek()) is not None and tok[:2] in (("op", "_"), ("op", "^")) and tok[1] not in bounds:
+            self.i += 1
+            if self.is_op("{"):
+                if self.is_op("}", 1):
+                    raise _Refuse
+                bounds[tok[1]] = self.group()
+            else:
+                bounds[tok[1]] = self.bare_atom()
+        if len(bounds) == 1:
+            raise _Refuse
+        last = len(self.tokens) - 1
+        body = self.tokens[self.i : last]
+        if any(t[0] == "diff" for t in body):
+            raise _Refuse
+        integrand = _read_all(body, self) if body else sp.Integer(1)
+        var = sp.Symbol(self.tokens[last][1][1:])
+        self.i = len(self.tokens)
+        if bounds:
+            return sp.Integral(integrand, (var, bounds["_"], bounds["^"]))
+        return sp.Integral(integrand, var)
 
     def func(self) -> Any:
         name = self.take()[1]
@@ -627,7 +770,7 @@ class _Reader:
         eq = [k for k, t in enumerate(inner) if t[:2] == ("op", "=")]
         if len(eq) != 1:
             raise _Refuse
-        var, start = _read_all(inner[: eq[0]]), _read_all(inner[eq[0] + 1 :])
+        var, start = _read_all(inner[: eq[0]], self), _read_all(inner[eq[0] + 1 :], self)
         self.i = close + 1
         self.expect("^")
         end = self.group() if self.is_op("{") else self.bare_atom()
@@ -659,10 +802,10 @@ def _atom_end(tokens: list[Token], j: int) -> int:
     if j >= len(tokens):
         return -1
     kind = tokens[j][0]
-    if kind not in ("num", "sym", "greek", "accent", "E", "inf", "diff"):
+    if kind not in ("num", "sym", "greek", "gamma", "accent", "E", "inf", "diff"):
         return -1
     j += 1
-    if kind in ("E", "inf", "diff"):
+    if kind in ("E", "inf", "diff", "gamma"):
         return j
     for _ in range(2 if kind != "num" else 1):
         if j < len(tokens) and tokens[j][:2] in (("op", "_"), ("op", "^")):
@@ -683,18 +826,21 @@ def _atom_end(tokens: list[Token], j: int) -> int:
 
 
 _MUST_OPEN_AFTER = frozenset({"func", "sqrt", "frac", "bigop", "astart", "mstart", "approx"})
-_OPERAND_END = frozenset({"num", "sym", "greek", "accent", "E", "e", "inf", "diff", "aend", "mend"})
+_OPERAND_END = frozenset({"num", "sym", "greek", "gamma", "accent", "E", "e", "inf", "diff", "aend", "mend"})
+_NO_START = frozenset({"^", "_", ")", "]", "}", "!", ",", "=", "&", "\\\\", "*", "/", ":", "cdot", "times", "div"})
 _MAX_BARS = 12
 
 
-def _bar_roles(tokens: list[Token]) -> dict[int, str]:
-    """How the `|` bars pair into absolute values, when only one pairing is possible.
+def _bar_roles(tokens: list[Token], bar: str) -> dict[int, str]:
+    """How the bars (`|`, absolute values, or `\\|`, norms) pair up, when only one pairing is
+    possible.
 
-    A bar opens, closes, or (followed by `^{` / `_{`) is an evaluation bar there. A bar after
-    an operand may open (a product) or close; after an operator it must open. Brackets must
-    nest with the bars. Pairings are enumerated; more than one (`|a|b|c|`), none, or an
-    evaluation bar: refused."""
-    bars = [k for k, t in enumerate(tokens) if t[:2] == ("op", "|")]
+    A bar opens, closes, or (a `|` followed by `^{` / `_{`) is an evaluation bar there. A bar
+    after an operand may open (a product) or close; after an operator it must open; it opens
+    only before what may start an expression. Brackets must nest with the bars. Pairings are
+    enumerated; more than one (`|a|b|c|`), none, or an evaluation bar: refused."""
+    me = ("op", bar)
+    bars = [k for k, t in enumerate(tokens) if t[:2] == me]
     if len(bars) > _MAX_BARS:
         raise _Refuse
     found: list[dict[int, str]] = []
@@ -702,7 +848,7 @@ def _bar_roles(tokens: list[Token]) -> dict[int, str]:
     def walk(k: int, stack: tuple[str, ...], roles: dict[int, str]) -> None:
         if len(found) > 1:
             return
-        while k < len(tokens) and tokens[k][:2] != ("op", "|"):
+        while k < len(tokens) and tokens[k][:2] != me:
             kind, text, _ = tokens[k]
             if kind == "op" and text in _CLOSE:
                 stack = (*stack, text)
@@ -719,12 +865,13 @@ def _bar_roles(tokens: list[Token]) -> dict[int, str]:
         free = prev is not None and (
             prev[0] in _OPERAND_END
             or (prev[0] == "op" and prev[1] in ")]}!")
-            or (prev[:2] == ("op", "|") and roles.get(k - 1) == "close")
+            or (prev[:2] == me and roles.get(k - 1) == "close")
         )
         nxt = tokens[k + 1][:2] if k + 1 < len(tokens) else None
-        if free and nxt in (("op", "^"), ("op", "_")):
+        if free and bar == "|" and nxt in (("op", "^"), ("op", "_")):
             walk(k + 1, stack, {**roles, k: "eval"})
-        walk(k + 1, (*stack, "|"), {**roles, k: "open"})
+        if nxt is not None and (nxt[0] != "op" or nxt[1] not in _NO_START):
+            walk(k + 1, (*stack, "|"), {**roles, k: "open"})
         if free and stack and stack[-1] == "|":
             walk(k + 1, stack[:-1], {**roles, k: "close"})
 
@@ -746,6 +893,8 @@ def _number(text: str) -> Any:
 def _symbol(kind: str, name: str, sub: str) -> Any:
     if kind == "greek" and name == "pi" and not sub:
         return sp.pi
+    if kind == "greek" and name in ("gamma", "Gamma") and not sub:
+        return sp.EulerGamma  # \\gamma and \\Gamma name Euler's constant there
     if kind == "sym" and name == "I":
         return sp.I  # with its subscript and exponent dropped, as there
     return sp.Symbol(name + sub)
@@ -783,6 +932,10 @@ def _mat_mul_flat(lhs: Any, rhs: Any) -> Any:
         args = [*(lhs.args if left else (lhs,)), *(rhs.args if right else (rhs,))]
         return sp.MatMul(*args, evaluate=False)
     return sp.MatMul(lhs, rhs, evaluate=False)
+
+
+def _mat_div(lhs: Any, rhs: Any) -> Any:
+    return sp.MatMul(lhs, sp.Pow(rhs, -1, evaluate=False), evaluate=False)
 
 
 def _juxtapose(lhs: Any, rhs: Any) -> Any:
@@ -888,7 +1041,7 @@ def sure_failure(text: str) -> str | None:
         for k in bare:
             parts.append(text[last : tokens[k].start] + "\\sin")
             last = tokens[k].stop + 1
-        if read_latex("".join(parts) + text[last:]) is not None:
+        if _value("".join(parts) + text[last:]) is not None:
             return "AttributeError"
     return None
 

@@ -440,12 +440,14 @@ def parse_latex(s: str) -> Any:
     import latex2sympy2_extended
     from latex2sympy2_extended.math_normalization import normalize_latex
 
-    from mwpbench.grading.latex import read_latex, sure_failure
+    from mwpbench.grading.latex import Failure, read_latex, sure_failure
 
     norm, conv = _latex_configs()
     try:
         text = normalize_latex(s, norm)
         fast = read_latex(text)
+        if isinstance(fast, Failure):
+            raise ParseFailure(f"malformed LaTeX: {fast.exception}")
         if fast is not None:
             return fast
         if (failure := sure_failure(text)) is not None:

@@ -72,7 +72,8 @@ def _expr(r: random.Random, depth: int) -> str:  # noqa: C901 - one branch per s
     if k < 0.52:
         return r.choice(["(", "[", "{", "\\left("]) + sub() + r.choice([")", "]", "}", "\\right)"])
     if k < 0.56:
-        return "|" + sub() + "|"
+        bar = "|" if r.random() < 0.6 else "\\|"
+        return bar + sub() + bar
     if k < 0.62:
         return r.choice(["-", "+", "- "]) + sub()
     if k < 0.74:
@@ -87,7 +88,16 @@ def _expr(r: random.Random, depth: int) -> str:  # noqa: C901 - one branch per s
     if k < 0.85:
         return r.choice(["e^{", "e^"]) + sub() + ("}" if r.random() < 0.9 else "")
     if k < 0.88:
-        return r.choice(["\\sum", "\\prod"]) + f"_{{{r.choice('nkm')}={sub()}}}^{{{sub()}}} " + sub()
+        kind = r.random()
+        if kind < 0.4:
+            return r.choice(["\\sum", "\\prod"]) + f"_{{{r.choice('nkm')}={sub()}}}^{{{sub()}}} " + sub()
+        if kind < 0.7:
+            approach = r.choice(["\\to", "\\rightarrow", "\\to", "\\Rightarrow"])
+            side = r.choice(["", "", "^{+}", "^{-}", "^+"])
+            var = r.choice(["x", "n", "t", "e", "\\theta", "E"])
+            return f"\\lim_{{{var} {approach} {sub()}{side}}} " + sub()
+        bounds = r.choice(["", f"_{{{sub()}}}^{{{sub()}}}", f"^{{{sub()}}}_{{{sub()}}}", "_0^1", f"_{{{sub()}}}"])
+        return "\\int" + bounds + " " + r.choice(["", sub() + " "]) + r.choice(["dx", "d x", "d\\theta", "dt", ""])
     if k < 0.91:
         rows = [" & ".join(sub() for _ in range(r.randint(1, 2))) for _ in range(r.randint(1, 3))]
         env = r.choice(["bmatrix", "pmatrix", "array}{cc"])

@@ -22,7 +22,7 @@ from latex_corpus import random_latex
 
 import mwpbench.grading.parse as parse_module
 from mwpbench.grading.extract import extract
-from mwpbench.grading.latex import read_latex, sure_failure
+from mwpbench.grading.latex import Failure, read_latex, sure_failure
 from mwpbench.grading.parse import ParseFailure, _latex_configs, check_caps, parse_answer
 
 NORM, CONV = _latex_configs()
@@ -60,10 +60,15 @@ def same(a: Any, b: Any) -> bool:
 
 
 def check(s: str) -> str:
-    """'read' (identical to the original), 'refused', or 'sure failure'; fails the test on
-    any disagreement with the original."""
+    """'read' (identical to the original), 'read failure' (the original's conversion raises the
+    exception named), 'refused', or 'sure failure'; fails the test on any disagreement with the
+    original."""
     text = _text(s)
     fast = read_latex(text)
+    if isinstance(fast, Failure):
+        _, error = _original(text)
+        assert error == fast.exception, f"{s!r}: read as a {fast.exception}, the original gives {error or 'a value'}"
+        return "read failure"
     if fast is not None:
         slow, error = _original(text)
         assert error is None, f"{s!r}: read as {fast}, the original raises {error}"
@@ -106,13 +111,23 @@ READ = [
     "\\begin{bmatrix} 1 & 2 \\\\ 3 & 4 \\end{bmatrix}", "\\begin{pmatrix} 1 & 2 \\end{bmatrix}",
     "2[\\begin{array}{r} 3 \\\\ 1 \\end{array}]-[\\begin{array}{r} 2 \\\\ -2 \\end{array}]",
     "c_{1}[\\begin{array}{l} 0 \\\\ 1 \\end{array}] e^{2 t}", "x \\approx 4.177", "\\frac{40}{3} \\approx 13.33",
+    # limits and integrals (the differential last), \gamma where it is Euler's constant there
+    "\\lim_{x \\to 0^{+}} x", "\\lim _{n \\rightarrow \\infty} n^{2} /(2 n^{2}+1)", "\\lim_{\\theta \\to 0} \\sin x / x",
+    "2\\lim_{x\\to0}x+1", "\\lim_{x \\to 1^{-}} \\frac{1}{x-1}", "\\lim_{t \\rightarrow \\infty} V(t)",
+    "\\int_{0}^{2 \\pi} \\sin t d t", "\\int x^2 dx", "\\int dx", "2\\int_0^1 x dx", "\\int^{1}_{0} x^2 + 1 dx",
+    "\\int \\sin x \\cos x dx", "\\int_1^2 \\ln x \\, dx", "\\int_0^{\\infty} e^{-x} d x",
+    "m_{3} + z_{(1+\\gamma) / 2} s_{3} / \\sqrt{n}", "(1+\\gamma)/2", "\\gamma", "\\gamma x", "\\Gamma ", "2\\gamma",
+    "\\gamma _1 x", "f(\\gamma)", "\\frac{\\gamma}{2}",
+    # a differential below a top that does not start with d: a fraction there; a matrix's norm
+    "\\frac{cb}{dm}", "\\frac{2}{dx}", "\\frac{(d)}{dx}", "\\|\\begin{bmatrix} 3 \\\\ 4 \\end{bmatrix}\\|",
     # spacing the original skips, \left and \right
     "2\\,000", "\\left(x+1\\right)^{2}", "x \\quad y", "x'",
 ]  # fmt: skip
 
 REFUSED = [
-    "", "x^2^3", "x^{2}_{1}", "\\gamma", "\\Gamma(2)", "{x+1}", "({x})", "|a|b|c|", "|x|_{0}^{1}",
-    "\\int_0^1 x dx", "\\lim_{x \\to 0} x", "\\frac{d}{dx} x", "x \\le 2", "x = 2", "1,2", "x \\in A",
+    "", "x^2^3", "x^{2}_{1}", "\\gamma^{2}+1", "\\Gamma(2)", "{x+1}", "({x})", "|a|b|c|", "|x|_{0}^{1}",
+    "\\int_0^1 x dx + 1", "(\\int x dx)", "\\int x dx dy", "\\lim_{e \\to 0} e", "\\lim_{x \\to 0^+} x",
+    "\\frac{d}{dx} x", "\\frac{dy}{dx}", "\\|a\\|b\\|c\\|", "x \\le 2", "x = 2", "1,2", "x \\in A",
     "\\operatorname{gcd}(2,4)", "\\text{cm}", "\\binom{4}{2}", "x[2]", "\\sin_{2} x", "\\sin^{n} x",
     "\\log_x^2 y", "A^T", "50\\%", "\\hat {t}", "\\mathbb{R}", "\\pm 2", "x \\approx 1 \\approx 2",
     "\\sum^{n}_{k=1} k", "x_n^2", "\\{2\\}", "1.2.3", "\\cdots", "\\max(1, 2)", "\\sqrt2", "\\frac12", "2E5",
@@ -122,6 +137,22 @@ SURE_FAILURES = [
     "4:30 p.m", "a.b", "No. This would lead to 0", "\\min at x", "\\max at 2 n \\pi", "\\frac{\\max 2}{3}",
     "x \\mid y", "the tree", "bones", "a @ b", "x \\sim N",
 ]  # fmt: skip
+
+
+READ_FAILURES = [
+    # in the subset read here, and the original's conversion raises: the norm of an expression,
+    # matrices of the wrong shapes
+    ("\\|u\\|", "AttributeError"), ("\\frac{1}{\\|u\\|} u", "AttributeError"),
+    ("\\|u\\|^{2}\\|v\\|^{2}-(u \\cdot v)^{2}", "AttributeError"),
+    ("[\\begin{array}{r}3 \\\\ 0 \\\\ -3\\end{array}] \\times[\\begin{array}{r}-4 \\\\ 0 \\\\ -2\\end{array}]", "ShapeError"),
+    ("\\begin{bmatrix} 1 & 2 \\end{bmatrix} + \\begin{bmatrix} 1 \\\\ 2 \\end{bmatrix}", "ShapeError"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("s", "exception"), READ_FAILURES)
+def test_conversion_failures_are_named_without_the_parser(s: str, exception: str) -> None:
+    assert check(s) == "read failure"
+    assert read_latex(_text(s)) == Failure(exception)
 
 
 @pytest.mark.parametrize("s", READ)
@@ -260,10 +291,12 @@ def test_parse_latex_reads_covered_text_without_antlr(monkeypatch: pytest.Monkey
     assert parse_answer("\\frac{\\sqrt{3}}{2}").kind == "expr"
     assert parse_answer("2\\pi r^{2}").kind == "expr"
     assert calls == []
-    parse_answer("\\int_{0}^{1} x^{2} dx")  # not covered: the original reads it
+    parse_answer("\\int_{0}^{1} x^{2} dx + 1")  # not covered: the original reads it
     assert len(calls) == 1
     with pytest.raises(ParseFailure, match="malformed LaTeX"):
         parse_answer("\\frac{\\max 2}{3}")  # certain to fail: the original is not asked
+    with pytest.raises(ParseFailure, match="malformed LaTeX: AttributeError"):
+        parse_module.parse_latex("\\|u\\| + 1")  # read, its conversion fails there: not asked
     assert len(calls) == 1
 
 
