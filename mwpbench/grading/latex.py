@@ -179,7 +179,10 @@ def _tokenize(s: str) -> list[Token]:
             if c == "!" and s.startswith("=", i + 1):
                 raise _Refuse  # "!=" is a relation
             if c == "^" and (s.startswith("T", i + 1) or s.startswith("{T}", i + 1)):
-                raise _Refuse  # transpose
+                width = 2 if s.startswith("T", i + 1) else 4  # the lexer's transpose tokens
+                tokens.append(("transpose", "T", s[i : i + width]))
+                i += width
+                continue
             if c == "=" and s.startswith("=", i + 1):
                 raise _Refuse
             tokens.append(("op", c, c))
@@ -418,9 +421,9 @@ class _Reader:
 
     def postfix(self, *, nofunc: bool) -> Any:
         value = self.exp(nofunc=nofunc)
-        while self.is_op("!"):
+        while (tok := self.peek()) is not None and (tok[:2] == ("op", "!") or tok[0] == "transpose"):
             self.i += 1
-            value = sp.factorial(value, evaluate=False)
+            value = sp.factorial(value, evaluate=False) if tok[0] == "op" else _transposed(value)
         return value
 
     def exp(self, *, nofunc: bool) -> Any:
@@ -653,12 +656,26 @@ class _Reader:
         return sp.Matrix(rows)
 
     def gamma(self) -> Any:
-        """`\\gamma` written without a space after it: the gamma function's token there, read
-        as a function when an argument may follow. Read here only where none can: before a
-        closing bracket, a division or product sign, a comma or the end (Euler's constant)."""
-        nxt = self.peek(1)
-        if nxt is not None and not (nxt[0] == "op" and nxt[1] in (")", "]", "}", ",", "/", "*", ":", "cdot", "times", "div")):
-            raise _Refuse
+        """`\\gamma` written without a space after it: the gamma function's token there. A
+        function (`\\gamma(x)`, `\\gamma^{2}+1` is gamma(+1)^2) where an argument may follow it
+        and its power; Euler's constant where none can (a closing bracket, a product or
+        division sign, a comma, the end)."""
+        tokens, j = self.tokens, self.i + 1
+        if j < len(tokens) and tokens[j][:2] == ("op", "^"):
+            j += 1
+            if j < len(tokens) and tokens[j][:2] == ("op", "{"):
+                j = _match(tokens, j)
+                if j == -1:
+                    raise _Refuse
+            j += 1
+        if j < len(tokens):
+            here, self.i = self.i, j
+            argument = self.starts_postfix(nofunc=False) or self.is_op("+") or self.is_op("-")
+            self.i = here
+            if argument:
+                return self.func()
+            if not (tokens[j][0] == "op" and tokens[j][1] in _CONSTANT_AFTER):
+                raise _Refuse
         self.i += 1
         return sp.EulerGamma
 
@@ -826,9 +843,10 @@ def _atom_end(tokens: list[Token], j: int) -> int:
 
 
 _MUST_OPEN_AFTER = frozenset({"func", "sqrt", "frac", "bigop", "astart", "mstart", "approx"})
-_OPERAND_END = frozenset({"num", "sym", "greek", "gamma", "accent", "E", "e", "inf", "diff", "aend", "mend"})
+_OPERAND_END = frozenset({"num", "sym", "greek", "gamma", "accent", "E", "e", "inf", "diff", "aend", "mend", "transpose"})
 _NO_START = frozenset({"^", "_", ")", "]", "}", "!", ",", "=", "&", "\\\\", "*", "/", ":", "cdot", "times", "div"})
 _MAX_BARS = 12
+_CONSTANT_AFTER = frozenset({")", "]", "}", ",", "/", "*", ":", "cdot", "times", "div"})
 
 
 def _bar_roles(tokens: list[Token], bar: str) -> dict[int, str]:
@@ -934,6 +952,18 @@ def _mat_mul_flat(lhs: Any, rhs: Any) -> Any:
     return sp.MatMul(lhs, rhs, evaluate=False)
 
 
+def _transposed(value: Any) -> Any:
+    """`x^T` as the original converts it: the transpose of a matrix; of anything else, SymPy's
+    transpose (a scalar symbol's is itself), or the value unchanged where that fails."""
+    try:
+        return value.T
+    except Exception:  # noqa: BLE001 - the original tries these in turn
+        try:
+            return sp.transpose(value)
+        except Exception:  # noqa: BLE001
+            return value
+
+
 def _mat_div(lhs: Any, rhs: Any) -> Any:
     return sp.MatMul(lhs, sp.Pow(rhs, -1, evaluate=False), evaluate=False)
 
@@ -975,6 +1005,8 @@ def _apply(name: str, arg: Any, base: Any, power: Any) -> Any:
         if base is None:
             base = sp.Integer(10) if name == "log" else sp.E
         expr = sp.log(arg, base, evaluate=False)
+    elif name in ("gamma", "Gamma"):
+        expr = sp.gamma(arg)  # evaluated there: gamma(1) is 1
     else:  # exp
         expr = sp.exp(arg, evaluate=False)
     if power is not None and power != 0:
@@ -990,7 +1022,8 @@ def sure_failure(text: str) -> str | None:
 
     Decided on its lexer's tokens (a fraction of a millisecond, against up to hundreds for its
     parser): text it cannot tokenize; a '.' that is not part of a number (no grammar rule
-    takes one); an operator word (`tr`, `ones`, `matrix`...) outside `\\operatorname{}`; and
+    takes one); `e` before a subscript (the exponential function takes none); an operator word
+    (`tr`, `ones`, `matrix`...) outside `\\operatorname{}`; and
     `\\max`, `\\min`, `\\gcd`, `\\lcm` without parentheses (its converter then fails with an
     AttributeError)."""
     from antlr4 import InputStream  # type: ignore[import-untyped]
@@ -1021,8 +1054,10 @@ def sure_failure(text: str) -> str | None:
     if types and (types[0] in (*infix, PSLexer.CARET, PSLexer.UNDERSCORE, PSLexer.COMMA, PSLexer.BANG)
                   or types[-1] in (*before[:-3], PSLexer.CMD_FRAC, PSLexer.FUNC_SQRT)):  # fmt: skip
         return "Exception"  # an operator without its operand: `x^{2}+`, `\\cdot 3`
-    if any(a in before and b in infix for a, b in zip(types, types[1:])):
-        return "Exception"  # `+\\cdots` (\\cdot then s), `(/2`: no rule puts these together
+    if any((a in before and b in infix) or (a == PSLexer.EXP_E and b == PSLexer.UNDERSCORE) for a, b in zip(types, types[1:])):
+        # `+\\cdots` (\\cdot then s), `(/2`, `e_{r}` (e is the exponential function, which
+        # takes a power but no subscript): no rule puts these together
+        return "Exception"
     words = _operator_words(PSLexer)
     for k, kind in enumerate(types):
         if kind == PSLexer.PERIOD:

@@ -19,7 +19,7 @@ CALLEES = ["f", "g", "P", "x", "c_{1}", "\\psi", "f^{-1}", "y_{2}", "\\hat{u}"]
 JUNK = ["x", "y", "2", "10", "0.5", ".5", "(", ")", "[", "]", "{", "}", "|", "^", "_", "-", "+", "\\frac",
         "\\sqrt", "\\sin", "\\ln", "\\pi", "e", "d", "I", "!", ",", "=", "\\cdot", "\\approx", "\\hat{t}",
         "\\infty", " ", "f", "\\sum", "\\left(", "\\right)", "&", "\\\\", ".", "E", "1.", "tr", "\\gamma",
-        "\\mid", "\\max", "dx", "\\begin{bmatrix}", "\\end{bmatrix}"]  # fmt: skip
+        "\\mid", "\\max", "dx", "\\begin{bmatrix}", "\\end{bmatrix}", "^T", "e_"]  # fmt: skip
 
 
 def _number(r: random.Random) -> str:
@@ -81,7 +81,7 @@ def _expr(r: random.Random, depth: int) -> str:  # noqa: C901 - one branch per s
         arg = sub()
         return r.choice(FUNCS) + power + (f"({arg})" if r.random() < 0.5 else " " + arg)
     if k < 0.78:
-        return sub() + "!"
+        return sub() + r.choice(["!", "!", "^T", "^{T}", "^{T} "])
     if k < 0.82:
         args = [_atom(r) if r.random() < 0.6 else sub() for _ in range(1 if r.random() < 0.7 else r.randint(2, 3))]
         return r.choice(CALLEES) + "(" + r.choice([",", ", "]).join(args) + r.choice(["", "", ","]) + ")"

@@ -117,7 +117,11 @@ READ = [
     "\\int_{0}^{2 \\pi} \\sin t d t", "\\int x^2 dx", "\\int dx", "2\\int_0^1 x dx", "\\int^{1}_{0} x^2 + 1 dx",
     "\\int \\sin x \\cos x dx", "\\int_1^2 \\ln x \\, dx", "\\int_0^{\\infty} e^{-x} d x",
     "m_{3} + z_{(1+\\gamma) / 2} s_{3} / \\sqrt{n}", "(1+\\gamma)/2", "\\gamma", "\\gamma x", "\\Gamma ", "2\\gamma",
-    "\\gamma _1 x", "f(\\gamma)", "\\frac{\\gamma}{2}",
+    "\\gamma _1 x", "f(\\gamma)", "\\frac{\\gamma}{2}", "\\gamma^{2}", "\\gamma^{2}/2",
+    # \gamma with no space and an argument after it: the gamma function there, evaluated
+    "\\gamma^{2}+1", "-\\frac{m h^{2}(\\gamma^{2}+1)}{r^{3}}", "\\gamma(x)", "\\Gamma(3)", "\\gamma^2 x", "x\\gamma(1+x)",
+    # transposes (the lexer's ^T and ^{T}): of a matrix, of a scalar (itself)
+    "X^{T} Y", "X Y^{T}", "X^Ty", "(x+1)^T", "\\begin{bmatrix} 1 & 2 \\end{bmatrix}^{T}", "X^{ T}",
     # a differential below a top that does not start with d: a fraction there; a matrix's norm
     "\\frac{cb}{dm}", "\\frac{2}{dx}", "\\frac{(d)}{dx}", "\\|\\begin{bmatrix} 3 \\\\ 4 \\end{bmatrix}\\|",
     # spacing the original skips, \left and \right
@@ -125,17 +129,17 @@ READ = [
 ]  # fmt: skip
 
 REFUSED = [
-    "", "x^2^3", "x^{2}_{1}", "\\gamma^{2}+1", "\\Gamma(2)", "{x+1}", "({x})", "|a|b|c|", "|x|_{0}^{1}",
+    "", "x^2^3", "x^{2}_{1}", "\\gamma!", "\\gamma_{1}(x)", "{x+1}", "({x})", "|a|b|c|", "|x|_{0}^{1}",
     "\\int_0^1 x dx + 1", "(\\int x dx)", "\\int x dx dy", "\\lim_{e \\to 0} e", "\\lim_{x \\to 0^+} x",
     "\\frac{d}{dx} x", "\\frac{dy}{dx}", "\\|a\\|b\\|c\\|", "x \\le 2", "x = 2", "1,2", "x \\in A",
     "\\operatorname{gcd}(2,4)", "\\text{cm}", "\\binom{4}{2}", "x[2]", "\\sin_{2} x", "\\sin^{n} x",
-    "\\log_x^2 y", "A^T", "50\\%", "\\hat {t}", "\\mathbb{R}", "\\pm 2", "x \\approx 1 \\approx 2",
+    "\\log_x^2 y", "A^{\\top}", "50\\%", "\\hat {t}", "\\mathbb{R}", "\\pm 2", "x \\approx 1 \\approx 2",
     "\\sum^{n}_{k=1} k", "x_n^2", "\\{2\\}", "1.2.3", "\\cdots", "\\max(1, 2)", "\\sqrt2", "\\frac12", "2E5",
 ]  # fmt: skip
 
 SURE_FAILURES = [
     "4:30 p.m", "a.b", "No. This would lead to 0", "\\min at x", "\\max at 2 n \\pi", "\\frac{\\max 2}{3}",
-    "x \\mid y", "the tree", "bones", "a @ b", "x \\sim N",
+    "x \\mid y", "the tree", "bones", "a @ b", "x \\sim N", "-\\frac{2 z}{r^{3}} e_{r}+\\frac{1}{r^{2}} e_{z}", "x e_{2}",
 ]  # fmt: skip
 
 
