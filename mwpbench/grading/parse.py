@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from mwpbench.grading.normalize import normalize, unwrap_braced
+from mwpbench.grading.normalize import Normalized, normalize, unwrap_braced
 
 MAX_LEN = 1500  # characters of one answer handed to a symbolic reader
 MAX_DIGITS = 300  # digits in one literal
@@ -553,11 +553,13 @@ def _balanced(s: str) -> bool:
 def parse_answer(text: str) -> Ans:
     """Parse one answer string. Raises ParseFailure when it cannot be read.
 
-    Answers up to a few hundred characters are remembered, readings and failures alike:
-    golds repeat (n samples per problem, regrading), and so do common predictions."""
+    Answers up to a few hundred characters are remembered by their normalized form, readings
+    and failures alike: golds repeat (n samples per problem, regrading), common predictions
+    too, and a prediction is often its gold written another way (`$x^{2}$` and `x^2`)."""
     if len(text) > _REMEMBERED_LENGTH:
         return _parse_answer(text)
-    reading = _remembered(text)
+    norm = normalize(text)
+    reading = _remembered(norm.text, norm.unit)
     if isinstance(reading, Ans):
         return reading
     failure, message = reading
@@ -568,15 +570,19 @@ _REMEMBERED_LENGTH = 400
 
 
 @functools.lru_cache(maxsize=8192)
-def _remembered(text: str) -> Ans | tuple[type[ParseFailure], str]:
+def _remembered(text: str, unit: str | None) -> Ans | tuple[type[ParseFailure], str]:
     try:
-        return _parse_answer(text)
+        return _parse_normalized(Normalized(text=text, unit=unit, raw=text))
     except ParseFailure as exc:  # CapExceeded too: its type is kept
         return type(exc), str(exc)
 
 
 def _parse_answer(text: str) -> Ans:
-    norm = normalize(text)
+    return _parse_normalized(normalize(text))
+
+
+def _parse_normalized(norm: Normalized) -> Ans:
+    """The reading of a normalized answer: it depends on its text and unit only."""
     if not norm.text:
         raise ParseFailure("empty answer")
     if len(norm.text) > MAX_LEN:

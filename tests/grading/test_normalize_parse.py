@@ -474,6 +474,8 @@ def test_readings_and_failures_are_remembered_and_raised_afresh() -> None:
 
     reading = parse_answer(r"\frac{1}{2}x + 3")
     assert parse_answer(r"\frac{1}{2}x + 3") is reading  # read once
+    assert parse_answer(r"$\frac{1}{2}x + 3$") is reading  # by its normalized form
+    assert parse_answer(r"\frac{1}{2}x + 3 cm") is not reading  # a unit makes another reading
     for text, failure in [("\\frac{1}{", ParseFailure), ("9^{9^{9^{9}}}", CapExceeded)]:
         raised = []
         for _ in range(2):
