@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from mwpbench.grading.normalize import Normalized, normalize, unwrap_braced
+from mwpbench.grading.normalize import MAX_NORMALIZE, Normalized, normalize, unwrap_braced
 
 MAX_LEN = 1500  # characters of one answer handed to a symbolic reader
 MAX_DIGITS = 300  # digits in one literal
@@ -556,10 +556,15 @@ def parse_answer(text: str) -> Ans:
     Answers up to a few hundred characters are remembered by their normalized form, readings
     and failures alike: golds repeat (n samples per problem, regrading), common predictions
     too, and a prediction is often its gold written another way (`$x^{2}$` and `x^2`)."""
-    if len(text) > _REMEMBERED_LENGTH:
+    if len(text) > MAX_NORMALIZE:
         return _parse_answer(text)
     norm = normalize(text)
-    reading = _remembered(norm.text, norm.unit)
+    if len(norm.text) <= _REMEMBERED_LENGTH:
+        reading = _remembered(norm.text, norm.unit)
+    elif len(norm.text) <= MAX_LEN:  # long golds (worked answers) repeat too: fewer kept
+        reading = _remembered_long(norm.text, norm.unit)
+    else:
+        return _parse_normalized(norm)
     if isinstance(reading, Ans):
         return reading
     failure, message = reading
@@ -575,6 +580,11 @@ def _remembered(text: str, unit: str | None) -> Ans | tuple[type[ParseFailure], 
         return _parse_normalized(Normalized(text=text, unit=unit, raw=text))
     except ParseFailure as exc:  # CapExceeded too: its type is kept
         return type(exc), str(exc)
+
+
+@functools.lru_cache(maxsize=256)
+def _remembered_long(text: str, unit: str | None) -> Ans | tuple[type[ParseFailure], str]:
+    return _remembered.__wrapped__(text, unit)
 
 
 def _parse_answer(text: str) -> Ans:

@@ -316,6 +316,7 @@ def test_verdicts_do_not_depend_on_the_fast_paths(monkeypatch: pytest.MonkeyPatc
 
     def verdicts() -> list[tuple[Any, ...]]:
         parse._remembered.cache_clear()
+        parse._remembered_long.cache_clear()
         return [compare.compare_answers(p, g)[:3] for p, g in pairs]
 
     fast = verdicts()
@@ -324,4 +325,5 @@ def test_verdicts_do_not_depend_on_the_fast_paths(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(numeric_module, "apart", lambda a, b, point: False)
     slow = verdicts()
     parse._remembered.cache_clear()
+    parse._remembered_long.cache_clear()
     assert [(p, f) for p, f, s in zip(pairs, fast, slow, strict=True) if f != s] == []

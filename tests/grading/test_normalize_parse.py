@@ -484,6 +484,13 @@ def test_readings_and_failures_are_remembered_and_raised_afresh() -> None:
             raised.append(info.value)
         assert type(raised[0]) is type(raised[1]) is failure  # a cap stays a cap
         assert str(raised[0]) == str(raised[1]) and raised[0] is not raised[1]
-    long = "x + " * 120 + "1"  # over the remembered length: read every time, same value
+    long = "x + " * 120 + "1"  # a long answer (a worked gold): remembered too, fewer of them
     assert len(long) > parse._REMEMBERED_LENGTH
-    assert parse_answer(long) == parse_answer(long) and parse_answer(long) is not parse_answer(long)
+    assert parse_answer(long) is parse_answer(long)
+    assert parse._remembered_long.cache_info().currsize >= 1
+    kept = (parse._remembered.cache_info().currsize, parse._remembered_long.cache_info().currsize)
+    hostile = "x + " * 5000 + "1"  # over the length cap: refused every time, never kept
+    for _ in range(2):
+        with pytest.raises(CapExceeded):
+            parse_answer(hostile)
+    assert (parse._remembered.cache_info().currsize, parse._remembered_long.cache_info().currsize) == kept
