@@ -471,37 +471,18 @@ class _Reader:
         if kind == "op":
             if value in _CLOSE:
                 return self.group()
-            if value == "|" and self.bars.get(self.i) == "open":
+            if value in ("|", "\\|") and self.bars.get(self.i) == "open":
                 self.i += 1
                 inner = self.expr()
-                if not (self.is_op("|") and self.bars.get(self.i) == "close"):
+                if not (self.is_op(value) and self.bars.get(self.i) == "close"):
                     raise _Refuse
                 self.i += 1
-                return sp.Abs(inner, evaluate=False)
-            if value == "\\|" and self.bars.get(self.i) == "open":
-                self.i += 1
-                inner = self.expr()
-                if not (self.is_op("\\|") and self.bars.get(self.i) == "close"):
-                    raise _Refuse
-                self.i += 1
+                if value == "|":
+                    return sp.Abs(inner, evaluate=False)
                 return self.build(lambda x: x.norm(), inner)  # an expression has no norm there
             raise _Refuse
-        if kind == "func":
-            return self.func()
-        if kind == "gamma":
-            return self.gamma()
-        if kind == "lim":
-            return self.limit()
-        if kind == "int":
-            return self.integral()
-        if kind == "bigop":
-            return self.bigop()
-        if kind == "frac":
-            return self.frac()
-        if kind == "sqrt":
-            return self.sqrt()
-        if kind in ("astart", "mstart"):
-            return self.matrix()
+        if (rule := _COMP_RULES.get(kind)) is not None:
+            return getattr(self, rule)()
         if kind == "e":
             self.i += 1
             if self.is_op("^"):
@@ -846,6 +827,8 @@ _MUST_OPEN_AFTER = frozenset({"func", "sqrt", "frac", "bigop", "astart", "mstart
 _OPERAND_END = frozenset({"num", "sym", "greek", "gamma", "accent", "E", "e", "inf", "diff", "aend", "mend", "transpose"})
 _NO_START = frozenset({"^", "_", ")", "]", "}", "!", ",", "=", "&", "\\\\", "*", "/", ":", "cdot", "times", "div"})
 _MAX_BARS = 12
+_COMP_RULES = {"func": "func", "gamma": "gamma", "lim": "limit", "int": "integral", "bigop": "bigop",
+               "frac": "frac", "sqrt": "sqrt", "astart": "matrix", "mstart": "matrix"}  # fmt: skip
 _CONSTANT_AFTER = frozenset({")", "]", "}", ",", "/", "*", ":", "cdot", "times", "div"})
 
 
