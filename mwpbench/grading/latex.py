@@ -77,7 +77,8 @@ _ACCENT_BODY = re.compile(r"\{([A-Za-z0-9 ]|\\[A-Za-z]+)*\}")
 _ENVIRONMENT = re.compile(r"\\begin\{array\}\{[clr]*\}|\\end\{array\}|\\(?:begin|end)\{[pb]?matrix\}")
 _SPACE = " \t\r\n"
 _OPS = "+-*/:^_()[]{}!=&|,"
-_CLOSE = {"(": ")", "[": "]", "{": "}"}
+_CLOSE = {"(": ")", "[": "]", "{": "}", "\\{": "\\}"}  # \{ \}: a group inside an expression
+_OPENERS, _CLOSERS = frozenset(_CLOSE), frozenset(_CLOSE.values())
 
 Token = tuple[str, str, str]  # (kind, value, text as written, for names built from subscripts)
 
@@ -201,8 +202,8 @@ def _command(s: str, i: int, tokens: list[Token]) -> int:
         if nxt == "\\":
             tokens.append(("op", "\\\\", "\\\\"))  # a matrix row break
             return i + 2
-        if nxt == "|":
-            tokens.append(("op", "\\|", "\\|"))  # a norm bar
+        if nxt in ("|", "{", "}"):
+            tokens.append(("op", "\\" + nxt, "\\" + nxt))  # a norm bar, \{ and \}
             return i + 2
         raise _Refuse
     name, end = m.group(), m.end()
@@ -223,8 +224,9 @@ def _command(s: str, i: int, tokens: list[Token]) -> int:
         tokens.append(("func", name, s[i:end]))
     elif name in ("sum", "prod"):
         tokens.append(("bigop", name, s[i:end]))
-    elif name == "infty":
-        tokens.append(("inf", name, s[i:end]))
+    elif name == "infty" or (name.startswith("infty") and not _KEYWORD.search(name[5:])):
+        tokens.append(("inf", "infty", s[i : i + 6]))  # \inftyintely (from "infinitely"):
+        return i + 6  # no token is longer there, so \infty, then letters
     elif name in ("cdot", "times", "div"):
         tokens.append(("op", name, s[i:end]))
     elif name in ("frac", "sqrt"):
@@ -263,7 +265,7 @@ def _whole_brace_group(tokens: list[Token]) -> bool:
     while hi - lo >= 2 and tokens[lo][0] == "op" and tokens[lo][1] in _CLOSE:
         if _match(tokens, lo) != hi - 1:
             return False
-        if tokens[lo][1] == "{":
+        if tokens[lo][1] in ("{", "\\{"):
             return True
         lo, hi = lo + 1, hi - 1
     return False
@@ -276,9 +278,9 @@ def _match(tokens: list[Token], i: int) -> int:
         kind, text, _ = tokens[j]
         if kind != "op":
             continue
-        if text in "([{":
+        if text in _OPENERS:
             depth += 1
-        elif text in ")]}":
+        elif text in _CLOSERS:
             depth -= 1
             if depth == 0:
                 return j if text == _CLOSE[tokens[i][1]] else -1
@@ -414,7 +416,7 @@ class _Reader:
             return False
         kind, text, _ = tok
         if kind == "op":
-            return text in "([{" or (text in ("|", "\\|") and self.bars.get(self.i) == "open")
+            return text in _OPENERS or (text in ("|", "\\|") and self.bars.get(self.i) == "open")
         if kind in ("func", "sqrt", "e", "bigop", "lim", "int"):
             return not nofunc
         return kind in ("num", "sym", "E", "greek", "gamma", "accent", "inf", "diff", "frac", "astart", "mstart")
@@ -783,9 +785,9 @@ def _split_commas(tokens: list[Token]) -> list[list[Token]]:
     pieces: list[list[Token]] = [[]]
     depth = 0
     for tok in tokens:
-        if tok[0] == "op" and tok[1] in "([{":
+        if tok[0] == "op" and tok[1] in _OPENERS:
             depth += 1
-        elif tok[0] == "op" and tok[1] in ")]}":
+        elif tok[0] == "op" and tok[1] in _CLOSERS:
             depth -= 1
         if depth == 0 and tok[:2] == ("op", ","):
             pieces.append([])
@@ -825,11 +827,11 @@ def _atom_end(tokens: list[Token], j: int) -> int:
 
 _MUST_OPEN_AFTER = frozenset({"func", "sqrt", "frac", "bigop", "astart", "mstart", "approx"})
 _OPERAND_END = frozenset({"num", "sym", "greek", "gamma", "accent", "E", "e", "inf", "diff", "aend", "mend", "transpose"})
-_NO_START = frozenset({"^", "_", ")", "]", "}", "!", ",", "=", "&", "\\\\", "*", "/", ":", "cdot", "times", "div"})
+_NO_START = frozenset({"^", "_", ")", "]", "}", "\\}", "!", ",", "=", "&", "\\\\", "*", "/", ":", "cdot", "times", "div"})
 _MAX_BARS = 12
 _COMP_RULES = {"func": "func", "gamma": "gamma", "lim": "limit", "int": "integral", "bigop": "bigop",
                "frac": "frac", "sqrt": "sqrt", "astart": "matrix", "mstart": "matrix"}  # fmt: skip
-_CONSTANT_AFTER = frozenset({")", "]", "}", ",", "/", "*", ":", "cdot", "times", "div"})
+_CONSTANT_AFTER = frozenset({")", "]", "}", "\\}", ",", "/", "*", ":", "cdot", "times", "div"})
 
 
 def _bar_roles(tokens: list[Token], bar: str) -> dict[int, str]:
@@ -853,7 +855,7 @@ def _bar_roles(tokens: list[Token], bar: str) -> dict[int, str]:
             kind, text, _ = tokens[k]
             if kind == "op" and text in _CLOSE:
                 stack = (*stack, text)
-            elif kind == "op" and text in ")]}":
+            elif kind == "op" and text in _CLOSERS:
                 if not stack or _CLOSE.get(stack[-1]) != text:
                     return
                 stack = stack[:-1]
@@ -865,7 +867,7 @@ def _bar_roles(tokens: list[Token], bar: str) -> dict[int, str]:
         prev = tokens[k - 1] if k else None
         free = prev is not None and (
             prev[0] in _OPERAND_END
-            or (prev[0] == "op" and prev[1] in ")]}!")
+            or (prev[0] == "op" and (prev[1] in _CLOSERS or prev[1] == "!"))
             or (prev[:2] == me and roles.get(k - 1) == "close")
         )
         nxt = tokens[k + 1][:2] if k + 1 < len(tokens) else None

@@ -19,7 +19,7 @@ CALLEES = ["f", "g", "P", "x", "c_{1}", "\\psi", "f^{-1}", "y_{2}", "\\hat{u}"]
 JUNK = ["x", "y", "2", "10", "0.5", ".5", "(", ")", "[", "]", "{", "}", "|", "^", "_", "-", "+", "\\frac",
         "\\sqrt", "\\sin", "\\ln", "\\pi", "e", "d", "I", "!", ",", "=", "\\cdot", "\\approx", "\\hat{t}",
         "\\infty", " ", "f", "\\sum", "\\left(", "\\right)", "&", "\\\\", ".", "E", "1.", "tr", "\\gamma",
-        "\\mid", "\\max", "dx", "\\begin{bmatrix}", "\\end{bmatrix}", "^T", "e_"]  # fmt: skip
+        "\\mid", "\\max", "dx", "\\begin{bmatrix}", "\\end{bmatrix}", "^T", "e_", "\\{", "\\}", "\\inftyen"]  # fmt: skip
 
 
 def _number(r: random.Random) -> str:
@@ -70,7 +70,7 @@ def _expr(r: random.Random, depth: int) -> str:  # noqa: C901 - one branch per s
     if k < 0.46:
         return sub() + "^" + (f"{{{sub()}}}" if r.random() < 0.6 else _atom(r))
     if k < 0.52:
-        return r.choice(["(", "[", "{", "\\left("]) + sub() + r.choice([")", "]", "}", "\\right)"])
+        return r.choice(["(", "[", "{", "\\left(", "\\{"]) + sub() + r.choice([")", "]", "}", "\\right)", "\\}"])
     if k < 0.56:
         bar = "|" if r.random() < 0.6 else "\\|"
         return bar + sub() + bar

@@ -122,6 +122,9 @@ READ = [
     "\\gamma^{2}+1", "-\\frac{m h^{2}(\\gamma^{2}+1)}{r^{3}}", "\\gamma(x)", "\\Gamma(3)", "\\gamma^2 x", "x\\gamma(1+x)",
     # transposes (the lexer's ^T and ^{T}): of a matrix, of a scalar (itself)
     "X^{T} Y", "X Y^{T}", "X^Ty", "(x+1)^T", "\\begin{bmatrix} 1 & 2 \\end{bmatrix}^{T}", "X^{ T}",
+    # \{ \} as a group inside an expression; \infty then letters (normalization's "\inftyintely")
+    "\\{S_{n}\\} is an increasing sequence", "\\{x\\}+1", "2\\{x+1\\}", "\\{x\\}^{2}", "f\\{x\\}", "\\sin \\{x\\}",
+    "then there would be a \\inftyintely many solutions", "\\inftylection points at n \\pi",
     # a differential below a top that does not start with d: a fraction there; a matrix's norm
     "\\frac{cb}{dm}", "\\frac{2}{dx}", "\\frac{(d)}{dx}", "\\|\\begin{bmatrix} 3 \\\\ 4 \\end{bmatrix}\\|",
     # spacing the original skips, \left and \right
@@ -131,7 +134,7 @@ READ = [
 REFUSED = [
     "", "x^2^3", "x^{2}_{1}", "\\gamma!", "\\gamma_{1}(x)", "{x+1}", "({x})", "|a|b|c|", "|x|_{0}^{1}",
     "\\int_0^1 x dx + 1", "(\\int x dx)", "\\int x dx dy", "\\lim_{e \\to 0} e", "\\lim_{x \\to 0^+} x",
-    "\\frac{d}{dx} x", "\\frac{dy}{dx}", "\\|a\\|b\\|c\\|", "x \\le 2", "x = 2", "1,2", "x \\in A",
+    "\\frac{d}{dx} x", "\\frac{dy}{dx}", "\\|a\\|b\\|c\\|", "\\{x\\}", "(\\{x\\})", "\\{x", "x \\le 2", "x = 2", "1,2", "x \\in A",
     "\\operatorname{gcd}(2,4)", "\\text{cm}", "\\binom{4}{2}", "x[2]", "\\sin_{2} x", "\\sin^{n} x",
     "\\log_x^2 y", "A^{\\top}", "50\\%", "\\hat {t}", "\\mathbb{R}", "\\pm 2", "x \\approx 1 \\approx 2",
     "\\sum^{n}_{k=1} k", "x_n^2", "\\{2\\}", "1.2.3", "\\cdots", "\\max(1, 2)", "\\sqrt2", "\\frac12", "2E5",
