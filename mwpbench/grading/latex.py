@@ -6,11 +6,12 @@ use (integers and decimals, `\\frac`, `\\sqrt` and `\\sqrt[n]`, powers, `\\pi` a
 letters, `e`, `\\infty`, letters with subscripts, accents and primes, implicit products,
 `\\cdot`, `\\times`, `\\div`, `/`, `:`, `!`, trig, hyperbolic, log, ln and exp with or without
 parentheses, `\\sum` and `\\prod`, `\\lim`, `\\int` with its differential last, norms and
-absolute values, matrices, one `\\approx`) with a recursive-descent reader
+absolute values, transposes, `\\{ \\}` groups, matrices, one `\\approx`) with a recursive-descent reader
 that follows the same grammar rules and calls the same SymPy constructors (unevaluated, as
 the original does), so the result is the identical expression, quirks included (`2 3` is the
 mixed number 5, `\\sin x / 2` is sin(x/2), `e` is Euler's number, `\\log` is base 10,
-`\\gamma` is Euler's constant). Where the original's conversion raises on text in the subset
+`\\gamma` is Euler's constant, or the gamma function, evaluated, when no space and an
+argument follow it). Where the original's conversion raises on text in the subset
 (the norm of an expression, a product of matrices whose shapes do not fit), the reader reads
 on and returns a `Failure` naming the exception.
 Everything else, and every construct whose reading depends on how ANTLR resolves an ambiguity
