@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from mwpbench.grading.normalize import MAX_NORMALIZE, Normalized, normalize, unwrap_braced
+from mwpbench.grading.normalize import Normalized, normalize, unwrap_braced
 
 MAX_LEN = 1500  # characters of one answer handed to a symbolic reader
 MAX_DIGITS = 300  # digits in one literal
@@ -553,11 +553,9 @@ def _balanced(s: str) -> bool:
 def parse_answer(text: str) -> Ans:
     """Parse one answer string. Raises ParseFailure when it cannot be read.
 
-    Answers up to a few hundred characters are remembered by their normalized form, readings
-    and failures alike: golds repeat (n samples per problem, regrading), common predictions
-    too, and a prediction is often its gold written another way (`$x^{2}$` and `x^2`)."""
-    if len(text) > MAX_NORMALIZE:
-        return _parse_answer(text)
+    Answers within the length cap are remembered by their normalized form, readings and
+    failures alike: golds repeat (n samples per problem, regrading), common predictions too,
+    and a prediction is often its gold written another way (`$x^{2}$` and `x^2`)."""
     norm = normalize(text)
     if len(norm.text) <= _REMEMBERED_LENGTH:
         reading = _remembered(norm.text, norm.unit)
@@ -574,21 +572,15 @@ def parse_answer(text: str) -> Ans:
 _REMEMBERED_LENGTH = 400
 
 
-@functools.lru_cache(maxsize=8192)
-def _remembered(text: str, unit: str | None) -> Ans | tuple[type[ParseFailure], str]:
+def _reading(text: str, unit: str | None) -> Ans | tuple[type[ParseFailure], str]:
     try:
         return _parse_normalized(Normalized(text=text, unit=unit, raw=text))
     except ParseFailure as exc:  # CapExceeded too: its type is kept
         return type(exc), str(exc)
 
 
-@functools.lru_cache(maxsize=256)
-def _remembered_long(text: str, unit: str | None) -> Ans | tuple[type[ParseFailure], str]:
-    return _remembered.__wrapped__(text, unit)
-
-
-def _parse_answer(text: str) -> Ans:
-    return _parse_normalized(normalize(text))
+_remembered = functools.lru_cache(maxsize=8192)(_reading)
+_remembered_long = functools.lru_cache(maxsize=256)(_reading)
 
 
 def _parse_normalized(norm: Normalized) -> Ans:
